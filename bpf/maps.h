@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Map definitions of the edge program. Every map is pinned by name, so the
+ * controller finds them whether iproute2 or meridianctl loaded the program.
+ */
+#ifndef MERIDIAN_BPF_MAPS_H
+#define MERIDIAN_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "meridian_maps.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MERIDIAN_MAX_VIP_KEYS);
+	__type(key, struct meridian_vip_key);
+	__type(value, struct meridian_vip);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} meridian_vips SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MERIDIAN_MAX_PREFIXES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct meridian_lpm4_key);
+	__type(value, struct meridian_class);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} meridian_classes4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MERIDIAN_MAX_PREFIXES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct meridian_lpm6_key);
+	__type(value, struct meridian_class);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} meridian_classes6 SEC(".maps");
+
+/* Inner map layouts; the controller creates inner maps of the same shape. */
+struct meridian_region_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	/* A size, not a type: clang emits only a forward declaration here. */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct meridian_region_table));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, MERIDIAN_MAX_REGION_TABLES);
+	__type(key, struct meridian_region_key);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct meridian_region_inner);
+} meridian_region_tables SEC(".maps");
+
+/* Rings differ in size, hence BPF_F_INNER_MAP. */
+struct meridian_ring_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MERIDIAN_MAX_RINGS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct meridian_ring_inner);
+} meridian_rings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MERIDIAN_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct meridian_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} meridian_backends SEC(".maps");
+
+/*
+ * No common LRU: each CPU evicts from its own list, so a flood on one CPU
+ * cannot push out the flows of another, and inserts take no shared lock.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MERIDIAN_FLOW_ENTRIES);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct meridian_flow_key);
+	__type(value, struct meridian_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} meridian_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct meridian_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} meridian_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct meridian_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} meridian_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MERIDIAN_MAX_REGIONS);
+	__type(key, __u32);
+	__type(value, struct meridian_region_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} meridian_region_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MERIDIAN_MAX_VIPS);
+	__type(key, __u32);
+	__type(value, struct meridian_traffic_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} meridian_vip_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MERIDIAN_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct meridian_traffic_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} meridian_backend_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct meridian_flood);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} meridian_flood SEC(".maps");
+
+#endif /* MERIDIAN_BPF_MAPS_H */
