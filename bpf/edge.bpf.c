@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * meridian edge steering: for each packet to a VIP pick a region and a
+ * backend from the controller's tables, encapsulate towards the backend and
+ * send it on, before the kernel's stack sees it. Everything else passes
+ * untouched. The data path is described in DESIGN.md, "Data path".
+ */
+#include "maps.h"
+#include "parsing.h"
+#include "hashing.h"
+#include "encap.h"
+#include "icmp.h"
+#include "counters.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define NSEC_PER_SEC 1000000000ull
+
+/* The per-packet working set, kept together to spare the stack. */
+struct steer {
+	struct pkt p;
+	struct meridian_flow_key key;
+	struct meridian_flow flow;
+	struct meridian_backend *backend;
+	const struct meridian_vip *vip;
+	struct meridian_counters *cnt;
+	__u32 frame_len;
+};
+
+#define COUNT(cnt, field)                                                      \
+	do {                                                                   \
+		if (cnt)                                                       \
+			(cnt)->field++;                                        \
+	} while (0)
+
+static __always_inline int verdict(struct meridian_counters *cnt,
+				   enum meridian_action act, int xdp_ret)
+{
+	if (cnt && act < MERIDIAN_ACT_MAX)
+		cnt->action[act]++;
+	return xdp_ret;
+}
+
+static __always_inline int drop(struct meridian_counters *cnt,
+				enum meridian_drop reason)
+{
+	if (cnt && reason < MERIDIAN_DROP_MAX)
+		cnt->drop[reason]++;
+	return verdict(cnt, MERIDIAN_ACT_DROP, XDP_DROP);
+}
+
+static __always_inline const struct meridian_vip *
+vip_lookup(const struct pkt *p, int wildcard_only)
+{
+	struct meridian_vip_key k = {};
+	const struct meridian_vip *vip;
+
+	__builtin_memcpy(k.addr, p->dst, 16);
+	k.proto = p->proto;
+	k.family = p->family;
+	/* Fragments carry no ports after the first: only the wildcard. */
+	if (!wildcard_only && !p->fragment) {
+		k.port = p->dport;
+		vip = bpf_map_lookup_elem(&meridian_vips, &k);
+		if (vip)
+			return vip;
+	}
+	k.port = 0;
+	return bpf_map_lookup_elem(&meridian_vips, &k);
+}
+
+static __always_inline void flow_key_fill(struct steer *s)
+{
+	struct meridian_flow_key *k = &s->key;
+
+	__builtin_memcpy(k->src, s->p.src, 16);
+	__builtin_memcpy(k->dst, s->p.dst, 16);
+	k->proto = s->p.proto;
+	k->family = s->p.family;
+	if (!(s->vip->flags & MERIDIAN_VIP_HASH_ADDRS)) {
+		k->sport = s->p.sport;
+		k->dport = s->p.dport;
+	}
+}
+
+static __always_inline const struct meridian_class *
+class_lookup(const struct pkt *p)
+{
+	if (p->family == MERIDIAN_AF_INET) {
+		struct meridian_lpm4_key k = { .prefixlen = 32,
+					       .addr = p->src[0] };
+
+		return bpf_map_lookup_elem(&meridian_classes4, &k);
+	} else {
+		struct meridian_lpm6_key k = { .prefixlen = 128 };
+
+		__builtin_memcpy(k.addr, p->src, 16);
+		return bpf_map_lookup_elem(&meridian_classes6, &k);
+	}
+}
+
+/* Returns the backend id at the ring slot for hash, or BACKEND_NONE. */
+static __always_inline __u32 ring_pick(__u32 ring_id, __u32 hash)
+{
+	__u32 zero = 0, slot, *size, *id;
+	void *ring;
+
+	ring = bpf_map_lookup_elem(&meridian_rings, &ring_id);
+	if (!ring)
+		return MERIDIAN_BACKEND_NONE;
+	size = bpf_map_lookup_elem(ring, &zero);
+	if (!size || !*size || *size > MERIDIAN_RING_MAX)
+		return MERIDIAN_BACKEND_NONE;
+	/* Rotated so the ring index is independent of the region slot. */
+	slot = 1 + rol32(hash, 16) % *size;
+	id = bpf_map_lookup_elem(ring, &slot);
+	return id ? *id : MERIDIAN_BACKEND_NONE;
+}
+
+/* Flood guard: at most flood_limit new LRU entries per CPU per second. */
+static __always_inline int flood_allows_insert(const struct meridian_config *c)
+{
+	struct meridian_flood *f;
+	__u32 zero = 0;
+	__u64 now;
+
+	if (!c->flood_limit)
+		return 1;
+	f = bpf_map_lookup_elem(&meridian_flood, &zero);
+	if (!f)
+		return 1;
+	now = bpf_ktime_get_ns();
+	if (now - f->window_start_ns >= NSEC_PER_SEC) {
+		f->window_start_ns = now;
+		f->inserts = 0;
+	}
+	if (f->inserts >= c->flood_limit)
+		return 0;
+	f->inserts++;
+	return 1;
+}
+
+static __always_inline struct meridian_backend *backend_get(__u32 id)
+{
+	if (id >= MERIDIAN_MAX_BACKENDS)
+		return NULL;
+	return bpf_map_lookup_elem(&meridian_backends, &id);
+}
+
+/*
+ * New flow (or one whose backend died): class, region table, ring.
+ * Returns MERIDIAN_DROP_MAX on success, else the drop reason; *pass is set
+ * when the VIP wants region-less traffic handed to the local stack.
+ */
+static __always_inline int pick_backend(struct steer *s, int *pass)
+{
+	const struct meridian_class *cls = class_lookup(&s->p);
+	struct meridian_region_key rk = { .vip_id = s->vip->id };
+	struct meridian_region_table *table;
+	__u32 pin_len = 0, zero = 0, region, id;
+	struct flow_hashes h;
+	__u32 region_hash;
+	void *inner;
+
+	if (cls) {
+		rk.class_id = cls->id;
+		if (cls->flags & MERIDIAN_CLASS_PIN_HOME)
+			pin_len = s->p.family == MERIDIAN_AF_INET ?
+					  cls->pin_prefixlen4 :
+					  cls->pin_prefixlen6;
+	}
+	hash_flow(&s->key, s->p.family == MERIDIAN_AF_INET ? 1 : 4, pin_len,
+		  &h);
+	s->flow.hash = h.flow;
+	region_hash = pin_len ? h.client : h.flow;
+
+	inner = bpf_map_lookup_elem(&meridian_region_tables, &rk);
+	if (!inner)
+		return MERIDIAN_DROP_NO_TABLE;
+	table = bpf_map_lookup_elem(inner, &zero);
+	if (!table)
+		return MERIDIAN_DROP_NO_TABLE;
+	region = table->slot[region_hash & (MERIDIAN_REGION_SLOTS - 1)];
+	if (region == MERIDIAN_REGION_NONE) {
+		if (table->flags & MERIDIAN_RT_STRICT)
+			return MERIDIAN_DROP_RESIDENCY;
+		*pass = !!(s->vip->flags & MERIDIAN_VIP_NOREGION_PASS);
+		return MERIDIAN_DROP_NO_REGION;
+	}
+	if (region >= MERIDIAN_MAX_REGIONS)
+		return MERIDIAN_DROP_NO_TABLE;
+	id = ring_pick(table->ring[region], h.flow);
+	s->backend = backend_get(id);
+	if (!s->backend || !s->backend->up)
+		return MERIDIAN_DROP_NO_BACKEND;
+	s->flow.backend = id;
+	return MERIDIAN_DROP_MAX;
+}
+
+/* LRU first; a hit counts only while its backend is still up. */
+static __always_inline int choose_backend(struct steer *s,
+					  const struct meridian_config *cfg,
+					  int *pass)
+{
+	struct meridian_flow *hit;
+	int ret;
+
+	hit = bpf_map_lookup_elem(&meridian_flows, &s->key);
+	if (hit) {
+		s->backend = backend_get(hit->backend);
+		if (s->backend && s->backend->up) {
+			COUNT(s->cnt, lru_hit);
+			s->flow = *hit;
+			return MERIDIAN_DROP_MAX;
+		}
+		COUNT(s->cnt, lru_repick);
+	} else {
+		COUNT(s->cnt, lru_miss);
+	}
+	ret = pick_backend(s, pass);
+	if (ret != MERIDIAN_DROP_MAX)
+		return ret;
+	/* ICMP errors follow flows; they never create them. */
+	if (s->p.icmp_error)
+		return ret;
+	if (!hit && !flood_allows_insert(cfg)) {
+		COUNT(s->cnt, lru_skip);
+		return ret;
+	}
+	bpf_map_update_elem(&meridian_flows, &s->key, &s->flow, BPF_ANY);
+	return ret;
+}
+
+static __always_inline void outer_fill(struct outer *o, const struct steer *s,
+				       const struct meridian_config *cfg)
+{
+	o->family = s->backend->family;
+	__builtin_memcpy(o->dst, s->backend->addr, 16);
+	o->hlen = o->family == MERIDIAN_AF_INET ? sizeof(struct iphdr) :
+						  sizeof(struct ipv6hdr);
+	o->inner_len = s->frame_len - s->p.l3_off;
+	o->tot_len = o->hlen + o->inner_len;
+	o->ttl = cfg->ttl ? cfg->ttl : DEFAULT_TTL;
+	outer_source(o, cfg, s->flow.hash);
+}
+
+static __always_inline int fib_lookup_outer(struct xdp_md *ctx,
+					    const struct outer *o,
+					    const struct pkt *p,
+					    struct bpf_fib_lookup *fib)
+{
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->ifindex = ctx->ingress_ifindex;
+	fib->tot_len = o->tot_len;
+	fib->l4_protocol = inner_ipproto(p);
+	if (o->family == MERIDIAN_AF_INET) {
+		fib->family = AF_INET;
+		fib->tos = p->tos;
+		fib->ipv4_src = o->src[0];
+		fib->ipv4_dst = o->dst[0];
+	} else {
+		fib->family = AF_INET6;
+		__builtin_memcpy(fib->ipv6_src, o->src, 16);
+		__builtin_memcpy(fib->ipv6_dst, o->dst, 16);
+	}
+	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+}
+
+/* Over the path MTU once encapsulated: tell the client, if it listens. */
+static __always_inline int too_big(struct xdp_md *ctx, struct steer *s,
+				   __u32 path_mtu, __u32 overhead)
+{
+	__u32 mtu = path_mtu - overhead;
+	int ret;
+
+	if (!s->p.df || s->p.icmp_error)
+		return drop(s->cnt, MERIDIAN_DROP_TOO_BIG);
+	if (s->p.family == MERIDIAN_AF_INET)
+		ret = icmp4_too_big(ctx, &s->p, mtu, s->frame_len);
+	else
+		ret = icmp6_too_big(ctx, &s->p, mtu, s->frame_len);
+	if (ret)
+		return drop(s->cnt, MERIDIAN_DROP_ENCAP);
+	COUNT(s->cnt, icmp_too_big);
+	return verdict(s->cnt, MERIDIAN_ACT_ICMP_REPLY, XDP_TX);
+}
+
+static __always_inline int forward(struct xdp_md *ctx, struct steer *s,
+				   const struct meridian_config *cfg)
+{
+	__u32 mtu = cfg->mtu ? cfg->mtu : DEFAULT_MTU;
+	struct bpf_fib_lookup fib;
+	struct outer o = {};
+	struct ethhdr *eth;
+	void *end;
+	int rc;
+
+	outer_fill(&o, s, cfg);
+	rc = fib_lookup_outer(ctx, &o, &s->p, &fib);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && fib.mtu_result < mtu)
+		mtu = fib.mtu_result;
+	if (o.tot_len > mtu)
+		return too_big(ctx, s, mtu, o.hlen);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return drop(s->cnt, MERIDIAN_DROP_FIB);
+	if (encapsulate(ctx, &s->p, &o, s->flow.hash))
+		return drop(s->cnt, MERIDIAN_DROP_ENCAP);
+	count_region(s->backend->region, s->frame_len,
+		     sizeof(struct ethhdr) + o.tot_len);
+	count_traffic(&meridian_backend_stats, s->flow.backend, s->frame_len);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		return verdict(s->cnt, MERIDIAN_ACT_FALLBACK, XDP_PASS);
+
+	eth = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if ((void *)(eth + 1) > end)
+		return drop(s->cnt, MERIDIAN_DROP_ENCAP);
+	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	if (fib.ifindex == ctx->ingress_ifindex)
+		return verdict(s->cnt, MERIDIAN_ACT_TX, XDP_TX);
+	return verdict(s->cnt, MERIDIAN_ACT_REDIRECT,
+		       bpf_redirect(fib.ifindex, 0));
+}
+
+static __always_inline int steer_to_backend(struct xdp_md *ctx,
+					    struct steer *s)
+{
+	const struct meridian_config *cfg;
+	__u32 zero = 0;
+	int pass = 0, ret;
+
+	count_traffic(&meridian_vip_stats, s->vip->id, s->frame_len);
+	if (s->p.fragment && !(s->vip->flags & MERIDIAN_VIP_HASH_ADDRS))
+		return drop(s->cnt, MERIDIAN_DROP_FRAGMENT);
+	cfg = bpf_map_lookup_elem(&meridian_config, &zero);
+	if (!cfg)
+		return drop(s->cnt, MERIDIAN_DROP_NO_TABLE);
+	flow_key_fill(s);
+	ret = choose_backend(s, cfg, &pass);
+	if (pass)
+		return verdict(s->cnt, MERIDIAN_ACT_PASS_NOREGION, XDP_PASS);
+	if (ret != MERIDIAN_DROP_MAX)
+		return drop(s->cnt, ret);
+	return forward(ctx, s, cfg);
+}
+
+static __always_inline int handle_icmp(struct xdp_md *ctx, struct steer *s)
+{
+	if (icmp_is_echo_request(&s->p)) {
+		s->vip = vip_lookup(&s->p, 1);
+		if (!s->vip || !(s->vip->flags & MERIDIAN_VIP_ECHO))
+			return verdict(s->cnt, MERIDIAN_ACT_PASS_NONVIP,
+				       XDP_PASS);
+		if (icmp_echo_reply(ctx, &s->p))
+			return drop(s->cnt, MERIDIAN_DROP_MALFORMED);
+		COUNT(s->cnt, echo_reply);
+		return verdict(s->cnt, MERIDIAN_ACT_ICMP_REPLY, XDP_TX);
+	}
+	if (!icmp_is_error(&s->p) || s->p.fragment ||
+	    icmp_take_quoted_flow(ctx, &s->p))
+		return verdict(s->cnt, MERIDIAN_ACT_PASS_NONVIP, XDP_PASS);
+	s->vip = vip_lookup(&s->p, 0);
+	if (!s->vip)
+		return verdict(s->cnt, MERIDIAN_ACT_PASS_NONVIP, XDP_PASS);
+	COUNT(s->cnt, icmp_steered);
+	return steer_to_backend(ctx, s);
+}
+
+SEC("xdp")
+int meridian_edge(struct xdp_md *ctx)
+{
+	struct steer s = {};
+	int ret;
+
+	s.cnt = counters_get();
+	s.frame_len = ctx->data_end - ctx->data;
+	ret = parse_packet(ctx, &s.p);
+	if (ret == PARSE_BAD || ret == PARSE_NOT_IP)
+		return verdict(s.cnt, MERIDIAN_ACT_PASS_NONVIP, XDP_PASS);
+	if (ret == PARSE_OK && (s.p.proto == IPPROTO_ICMP ||
+				s.p.proto == IPPROTO_ICMPV6))
+		return handle_icmp(ctx, &s);
+	/* Truncated L4: only a wildcard VIP can claim it, and it is broken. */
+	s.vip = vip_lookup(&s.p, ret == PARSE_TRUNCATED);
+	if (!s.vip)
+		return verdict(s.cnt, MERIDIAN_ACT_PASS_NONVIP, XDP_PASS);
+	if (ret == PARSE_TRUNCATED)
+		return drop(s.cnt, MERIDIAN_DROP_MALFORMED);
+	return steer_to_backend(ctx, &s);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
