@@ -1,0 +1,804 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include "meridian_access.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* What each edge map must look like to be used with this build's structs. */
+struct map_spec {
+	const char *name;
+	size_t fd_offset;
+	enum bpf_map_type type;
+	__u32 key_size;
+	__u32 value_size;
+};
+
+#define MAP_SPEC(field, map_name, map_type, key, value)                      \
+	{                                                                    \
+		.name = map_name,                                            \
+		.fd_offset = offsetof(struct meridian_maps, field),         \
+		.type = map_type, .key_size = key, .value_size = value,      \
+	}
+
+static const struct map_spec edge_maps[] = {
+	MAP_SPEC(vips, MERIDIAN_MAP_VIPS, BPF_MAP_TYPE_HASH,
+		 sizeof(struct meridian_vip_key), sizeof(struct meridian_vip)),
+	MAP_SPEC(classes4, MERIDIAN_MAP_CLASSES4, BPF_MAP_TYPE_LPM_TRIE,
+		 sizeof(struct meridian_lpm4_key),
+		 sizeof(struct meridian_class)),
+	MAP_SPEC(classes6, MERIDIAN_MAP_CLASSES6, BPF_MAP_TYPE_LPM_TRIE,
+		 sizeof(struct meridian_lpm6_key),
+		 sizeof(struct meridian_class)),
+	MAP_SPEC(region_tables, MERIDIAN_MAP_REGION_TABLES,
+		 BPF_MAP_TYPE_HASH_OF_MAPS, sizeof(struct meridian_region_key),
+		 sizeof(__u32)),
+	MAP_SPEC(rings, MERIDIAN_MAP_RINGS, BPF_MAP_TYPE_ARRAY_OF_MAPS,
+		 sizeof(__u32), sizeof(__u32)),
+	MAP_SPEC(backends, MERIDIAN_MAP_BACKENDS, BPF_MAP_TYPE_ARRAY,
+		 sizeof(__u32), sizeof(struct meridian_backend)),
+	MAP_SPEC(flows, MERIDIAN_MAP_FLOWS, BPF_MAP_TYPE_LRU_HASH,
+		 sizeof(struct meridian_flow_key),
+		 sizeof(struct meridian_flow)),
+	MAP_SPEC(config, MERIDIAN_MAP_CONFIG, BPF_MAP_TYPE_ARRAY,
+		 sizeof(__u32), sizeof(struct meridian_config)),
+	MAP_SPEC(counters, MERIDIAN_MAP_COUNTERS, BPF_MAP_TYPE_PERCPU_ARRAY,
+		 sizeof(__u32), sizeof(struct meridian_counters)),
+	MAP_SPEC(region_stats, MERIDIAN_MAP_REGION_STATS,
+		 BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+		 sizeof(struct meridian_region_stats)),
+	MAP_SPEC(vip_stats, MERIDIAN_MAP_VIP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY,
+		 sizeof(__u32), sizeof(struct meridian_traffic_stats)),
+	MAP_SPEC(backend_stats, MERIDIAN_MAP_BACKEND_STATS,
+		 BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+		 sizeof(struct meridian_traffic_stats)),
+	MAP_SPEC(flood, MERIDIAN_MAP_FLOOD, BPF_MAP_TYPE_PERCPU_ARRAY,
+		 sizeof(__u32), sizeof(struct meridian_flood)),
+};
+
+/* Inner map shapes; they must equal the templates in bpf/maps.h. */
+#define REGION_INNER_NAME "meridian_rt"
+#define RING_INNER_NAME "meridian_ring"
+#define RING_INNER_FLAGS BPF_F_INNER_MAP
+
+static int *map_fd_slot(struct meridian_maps *m, const struct map_spec *spec)
+{
+	return (int *)((char *)m + spec->fd_offset);
+}
+
+void meridian_maps_init(struct meridian_maps *m)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(edge_maps); i++)
+		*map_fd_slot(m, &edge_maps[i]) = -1;
+	m->ncpus = 0;
+}
+
+void meridian_maps_close(struct meridian_maps *m)
+{
+	size_t i;
+	int *fd;
+
+	for (i = 0; i < ARRAY_LEN(edge_maps); i++) {
+		fd = map_fd_slot(m, &edge_maps[i]);
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+	}
+}
+
+static int check_map_shape(int fd, const struct map_spec *spec,
+			   const char *where)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int err;
+
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	if (err) {
+		log_err("map %s at %s: cannot read map info: %s", spec->name,
+			where, strerror(-err));
+		return err;
+	}
+	if (info.type != spec->type || info.key_size != spec->key_size ||
+	    info.value_size != spec->value_size) {
+		log_err("map %s at %s has type %u key %u value %u bytes, "
+			"this build expects type %u key %u value %u: stale "
+			"pins from another version?",
+			spec->name, where, info.type, info.key_size,
+			info.value_size, spec->type, spec->key_size,
+			spec->value_size);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int count_cpus(struct meridian_maps *m)
+{
+	int n = libbpf_num_possible_cpus();
+
+	if (n == 0)
+		n = -EINVAL;
+	if (n < 0) {
+		log_err("cannot count possible CPUs: %s", strerror(-n));
+		return n;
+	}
+	m->ncpus = n;
+	return 0;
+}
+
+static int open_pinned_map(const char *pin_dir, const struct map_spec *spec)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	if (snprintf(path, sizeof(path), "%s/%s", pin_dir, spec->name) >=
+	    (int)sizeof(path)) {
+		log_err("pin path %s/%s is too long", pin_dir, spec->name);
+		return -ENAMETOOLONG;
+	}
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		log_err("cannot open pinned map %s: %s%s", path, strerror(-fd),
+			fd == -ENOENT ? " (is the edge program loaded?)" : "");
+		return fd;
+	}
+	err = check_map_shape(fd, spec, path);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int meridian_maps_open(struct meridian_maps *m, const char *pin_dir)
+{
+	size_t i;
+	int fd, err;
+
+	meridian_maps_init(m);
+	if (!pin_dir)
+		pin_dir = MERIDIAN_PIN_DIR;
+	err = count_cpus(m);
+	if (err)
+		return err;
+	for (i = 0; i < ARRAY_LEN(edge_maps); i++) {
+		fd = open_pinned_map(pin_dir, &edge_maps[i]);
+		if (fd < 0) {
+			err = fd;
+			goto err_close;
+		}
+		*map_fd_slot(m, &edge_maps[i]) = fd;
+	}
+	return 0;
+
+err_close:
+	meridian_maps_close(m);
+	return err;
+}
+
+static int dup_object_map(struct bpf_object *obj, const struct map_spec *spec)
+{
+	struct bpf_map *map;
+	int fd, dup_fd, err;
+
+	map = bpf_object__find_map_by_name(obj, spec->name);
+	if (!map) {
+		log_err("object %s has no map %s", bpf_object__name(obj),
+			spec->name);
+		return -ENOENT;
+	}
+	fd = bpf_map__fd(map);
+	if (fd < 0) {
+		log_err("map %s of %s is not loaded", spec->name,
+			bpf_object__name(obj));
+		return -EBADF;
+	}
+	err = check_map_shape(fd, spec, bpf_object__name(obj));
+	if (err)
+		return err;
+	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dup_fd < 0) {
+		err = -errno;
+		log_err("cannot duplicate fd of map %s: %s", spec->name,
+			strerror(errno));
+		return err;
+	}
+	return dup_fd;
+}
+
+int meridian_maps_from_object(struct meridian_maps *m, struct bpf_object *obj)
+{
+	size_t i;
+	int fd, err;
+
+	meridian_maps_init(m);
+	err = count_cpus(m);
+	if (err)
+		return err;
+	for (i = 0; i < ARRAY_LEN(edge_maps); i++) {
+		fd = dup_object_map(obj, &edge_maps[i]);
+		if (fd < 0) {
+			err = fd;
+			goto err_close;
+		}
+		*map_fd_slot(m, &edge_maps[i]) = fd;
+	}
+	return 0;
+
+err_close:
+	meridian_maps_close(m);
+	return err;
+}
+
+/* Plain element access; ENOENT on lookup and delete is left to callers. */
+static int map_update(int fd, const char *map, const void *key,
+		      const void *value, const char *what)
+{
+	int err = bpf_map_update_elem(fd, key, value, BPF_ANY);
+
+	if (err)
+		log_err("%s: update of %s failed: %s", what, map,
+			strerror(-err));
+	return err;
+}
+
+static int map_lookup(int fd, const char *map, const void *key, void *value,
+		      const char *what)
+{
+	int err = bpf_map_lookup_elem(fd, key, value);
+
+	if (err && err != -ENOENT)
+		log_err("%s: lookup in %s failed: %s", what, map,
+			strerror(-err));
+	return err;
+}
+
+static int map_delete(int fd, const char *map, const void *key,
+		      const char *what)
+{
+	int err = bpf_map_delete_elem(fd, key);
+
+	if (err && err != -ENOENT)
+		log_err("%s: delete from %s failed: %s", what, map,
+			strerror(-err));
+	return err;
+}
+
+/* "vip [2001:db8::1]:443/6" for messages. */
+static const char *vip_desc(const struct meridian_vip_key *key, char *buf,
+			    size_t size)
+{
+	char addr[INET6_ADDRSTRLEN] = "?";
+
+	if (key->family == MERIDIAN_AF_INET)
+		inet_ntop(AF_INET, key->addr, addr, sizeof(addr));
+	else if (key->family == MERIDIAN_AF_INET6)
+		inet_ntop(AF_INET6, key->addr, addr, sizeof(addr));
+	snprintf(buf, size, "vip [%s]:%u/%u", addr, ntohs(key->port),
+		 (unsigned int)key->proto);
+	return buf;
+}
+
+int meridian_vip_put(const struct meridian_maps *m,
+		     const struct meridian_vip_key *key,
+		     const struct meridian_vip *vip)
+{
+	char desc[80];
+
+	if (vip->id >= MERIDIAN_MAX_VIPS) {
+		log_err("%s: id %u out of range",
+			vip_desc(key, desc, sizeof(desc)), vip->id);
+		return -EINVAL;
+	}
+	return map_update(m->vips, MERIDIAN_MAP_VIPS, key, vip,
+			  vip_desc(key, desc, sizeof(desc)));
+}
+
+int meridian_vip_get(const struct meridian_maps *m,
+		     const struct meridian_vip_key *key,
+		     struct meridian_vip *vip)
+{
+	char desc[80];
+
+	return map_lookup(m->vips, MERIDIAN_MAP_VIPS, key, vip,
+			  vip_desc(key, desc, sizeof(desc)));
+}
+
+int meridian_vip_delete(const struct meridian_maps *m,
+			const struct meridian_vip_key *key)
+{
+	char desc[80];
+
+	return map_delete(m->vips, MERIDIAN_MAP_VIPS, key,
+			  vip_desc(key, desc, sizeof(desc)));
+}
+
+static int check_class(const struct meridian_class *class, __u32 prefixlen,
+		       __u32 max_prefixlen)
+{
+	if (prefixlen > max_prefixlen) {
+		log_err("class %u: prefix length %u over %u", class->id,
+			prefixlen, max_prefixlen);
+		return -EINVAL;
+	}
+	if (class->id >= MERIDIAN_MAX_CLASSES) {
+		log_err("class %u: id out of range", class->id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int meridian_class4_put(const struct meridian_maps *m,
+			const struct meridian_lpm4_key *key,
+			const struct meridian_class *class)
+{
+	int err = check_class(class, key->prefixlen, 32);
+
+	if (err)
+		return err;
+	return map_update(m->classes4, MERIDIAN_MAP_CLASSES4, key, class,
+			  "class prefix");
+}
+
+int meridian_class4_delete(const struct meridian_maps *m,
+			   const struct meridian_lpm4_key *key)
+{
+	return map_delete(m->classes4, MERIDIAN_MAP_CLASSES4, key,
+			  "class prefix");
+}
+
+int meridian_class6_put(const struct meridian_maps *m,
+			const struct meridian_lpm6_key *key,
+			const struct meridian_class *class)
+{
+	int err = check_class(class, key->prefixlen, 128);
+
+	if (err)
+		return err;
+	return map_update(m->classes6, MERIDIAN_MAP_CLASSES6, key, class,
+			  "class prefix");
+}
+
+int meridian_class6_delete(const struct meridian_maps *m,
+			   const struct meridian_lpm6_key *key)
+{
+	return map_delete(m->classes6, MERIDIAN_MAP_CLASSES6, key,
+			  "class prefix");
+}
+
+static int check_backend_id(__u32 id)
+{
+	if (id < MERIDIAN_MAX_BACKENDS)
+		return 0;
+	log_err("backend %u: id out of range", id);
+	return -EINVAL;
+}
+
+int meridian_backend_put(const struct meridian_maps *m, __u32 id,
+			 const struct meridian_backend *backend)
+{
+	int err = check_backend_id(id);
+
+	if (err)
+		return err;
+	return map_update(m->backends, MERIDIAN_MAP_BACKENDS, &id, backend,
+			  "backend");
+}
+
+int meridian_backend_get(const struct meridian_maps *m, __u32 id,
+			 struct meridian_backend *backend)
+{
+	int err = check_backend_id(id);
+
+	if (err)
+		return err;
+	return map_lookup(m->backends, MERIDIAN_MAP_BACKENDS, &id, backend,
+			  "backend");
+}
+
+int meridian_backend_set_up(const struct meridian_maps *m, __u32 id, bool up)
+{
+	struct meridian_backend backend;
+	int err;
+
+	err = meridian_backend_get(m, id, &backend);
+	if (err)
+		return err;
+	if (!backend.family)
+		return -ENOENT;
+	backend.up = up ? 1 : 0;
+	return meridian_backend_put(m, id, &backend);
+}
+
+int meridian_config_put(const struct meridian_maps *m,
+			const struct meridian_config *config)
+{
+	__u32 key = 0;
+
+	return map_update(m->config, MERIDIAN_MAP_CONFIG, &key, config,
+			  "config");
+}
+
+int meridian_config_get(const struct meridian_maps *m,
+			struct meridian_config *config)
+{
+	__u32 key = 0;
+
+	return map_lookup(m->config, MERIDIAN_MAP_CONFIG, &key, config,
+			  "config");
+}
+
+/* Inner maps of one shape are created the same way for tables and rings. */
+static int create_inner(const char *name, __u32 value_size, __u32 entries,
+			__u32 flags)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = flags);
+	int fd;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name, sizeof(__u32), value_size,
+			    entries, &opts);
+	if (fd < 0)
+		log_err("cannot create inner map %s (%u entries): %s", name,
+			entries, strerror(-fd));
+	return fd;
+}
+
+/* Reads the inner map an outer entry points at; fd to close, or -errno. */
+static int open_inner(int outer_fd, const char *outer, const void *key,
+		      const char *what)
+{
+	__u32 inner_id;
+	int err, fd;
+
+	err = map_lookup(outer_fd, outer, key, &inner_id, what);
+	if (err)
+		return err;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0) {
+		/* Swapped out and freed between the two calls. */
+		if (fd == -ENOENT)
+			return fd;
+		log_err("%s: cannot open inner map id %u: %s", what, inner_id,
+			strerror(-fd));
+	}
+	return fd;
+}
+
+static int check_region_key(const struct meridian_region_key *key)
+{
+	if (key->vip_id < MERIDIAN_MAX_VIPS &&
+	    key->class_id < MERIDIAN_MAX_CLASSES)
+		return 0;
+	log_err("region table (vip %u, class %u): id out of range", key->vip_id,
+		key->class_id);
+	return -EINVAL;
+}
+
+int meridian_region_table_swap(const struct meridian_maps *m,
+			       const struct meridian_region_key *key,
+			       const struct meridian_region_table *table)
+{
+	__u32 zero = 0;
+	int inner, err;
+
+	err = check_region_key(key);
+	if (err)
+		return err;
+	inner = create_inner(REGION_INNER_NAME, sizeof(*table), 1, 0);
+	if (inner < 0)
+		return inner;
+	err = map_update(inner, REGION_INNER_NAME, &zero, table,
+			 "region table");
+	if (err)
+		goto out;
+	err = map_update(m->region_tables, MERIDIAN_MAP_REGION_TABLES, key,
+			 &inner, "region table");
+out:
+	/* On success the outer map holds the only reference we need. */
+	close(inner);
+	return err;
+}
+
+int meridian_region_table_delete(const struct meridian_maps *m,
+				 const struct meridian_region_key *key)
+{
+	return map_delete(m->region_tables, MERIDIAN_MAP_REGION_TABLES, key,
+			  "region table");
+}
+
+int meridian_region_table_get(const struct meridian_maps *m,
+			      const struct meridian_region_key *key,
+			      struct meridian_region_table *table)
+{
+	__u32 zero = 0;
+	int inner, err;
+
+	inner = open_inner(m->region_tables, MERIDIAN_MAP_REGION_TABLES, key,
+			   "region table");
+	if (inner < 0)
+		return inner;
+	err = map_lookup(inner, REGION_INNER_NAME, &zero, table,
+			 "region table");
+	close(inner);
+	return err;
+}
+
+static int check_ring(__u32 ring_id, const __u32 *ring, __u32 size)
+{
+	__u32 i;
+
+	if (ring_id >= MERIDIAN_MAX_RINGS) {
+		log_err("ring %u: id out of range", ring_id);
+		return -EINVAL;
+	}
+	if (size == 0 || size > MERIDIAN_RING_MAX) {
+		log_err("ring %u: size %u not in 1..%u", ring_id, size,
+			MERIDIAN_RING_MAX);
+		return -EINVAL;
+	}
+	for (i = 0; i < size; i++) {
+		if (ring[i] >= MERIDIAN_MAX_BACKENDS) {
+			log_err("ring %u: entry %u is backend %u, out of range",
+				ring_id, i, ring[i]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int fill_elementwise(int fd, const __u32 *values, __u32 count)
+{
+	__u32 key;
+	int err;
+
+	for (key = 0; key < count; key++) {
+		err = bpf_map_update_elem(fd, &key, &values[key], BPF_ANY);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* values[0..count) into keys 0..count of a u32 array map. */
+static int fill_u32_array(int fd, const __u32 *values, __u32 count)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	__u32 done = count;
+	__u32 *keys;
+	__u32 i;
+	int err;
+
+	keys = malloc((size_t)count * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (i = 0; i < count; i++)
+		keys[i] = i;
+	err = bpf_map_update_batch(fd, keys, values, &done, &opts);
+	free(keys);
+	/* Kernels without batch ops for arrays say so in one of these ways. */
+	if (err == -EINVAL || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */)
+		err = fill_elementwise(fd, values, count);
+	return err;
+}
+
+int meridian_ring_swap(const struct meridian_maps *m, __u32 ring_id,
+		       const __u32 *ring, __u32 size)
+{
+	__u32 *values;
+	int inner, err;
+
+	err = check_ring(ring_id, ring, size);
+	if (err)
+		return err;
+	values = malloc(((size_t)size + 1) * sizeof(*values));
+	if (!values) {
+		log_err("ring %u: out of memory for %u entries", ring_id, size);
+		return -ENOMEM;
+	}
+	values[0] = size;
+	memcpy(values + 1, ring, (size_t)size * sizeof(*values));
+	inner = create_inner(RING_INNER_NAME, sizeof(__u32), size + 1,
+			     RING_INNER_FLAGS);
+	if (inner < 0) {
+		err = inner;
+		goto out_free;
+	}
+	err = fill_u32_array(inner, values, size + 1);
+	if (err) {
+		log_err("ring %u: cannot fill %u entries: %s", ring_id,
+			size + 1, strerror(-err));
+		goto out_close;
+	}
+	err = map_update(m->rings, MERIDIAN_MAP_RINGS, &ring_id, &inner,
+			 "ring");
+out_close:
+	close(inner);
+out_free:
+	free(values);
+	return err;
+}
+
+int meridian_ring_delete(const struct meridian_maps *m, __u32 ring_id)
+{
+	return map_delete(m->rings, MERIDIAN_MAP_RINGS, &ring_id, "ring");
+}
+
+static int read_u32_array(int fd, __u32 first, __u32 *out, __u32 count)
+{
+	__u32 i, key;
+	int err;
+
+	for (i = 0; i < count; i++) {
+		key = first + i;
+		err = bpf_map_lookup_elem(fd, &key, &out[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int meridian_ring_get(const struct meridian_maps *m, __u32 ring_id,
+		      __u32 *ring, __u32 cap, __u32 *size)
+{
+	__u32 zero = 0;
+	int inner, err;
+
+	inner = open_inner(m->rings, MERIDIAN_MAP_RINGS, &ring_id, "ring");
+	if (inner < 0)
+		return inner;
+	err = map_lookup(inner, RING_INNER_NAME, &zero, size, "ring");
+	if (err)
+		goto out;
+	if (*size > cap) {
+		err = -ENOSPC;
+		goto out;
+	}
+	err = read_u32_array(inner, 1, ring, *size);
+	if (err)
+		log_err("ring %u: cannot read %u entries: %s", ring_id, *size,
+			strerror(-err));
+out:
+	close(inner);
+	return err;
+}
+
+/*
+ * Per-CPU values arrive as ncpus copies, each rounded up to 8 bytes. All
+ * counter structs are made of __u64 only, so summing is field-wise on u64.
+ */
+static int read_percpu_sum(const struct meridian_maps *m, int fd,
+			   const char *map, __u32 key, void *out, size_t size)
+{
+	size_t words = size / sizeof(__u64);
+	__u64 *values, *sum = out;
+	size_t cpu, i;
+	int err;
+
+	values = calloc((size_t)m->ncpus, words * sizeof(__u64));
+	if (!values) {
+		log_err("%s: out of memory for %d CPUs", map, m->ncpus);
+		return -ENOMEM;
+	}
+	err = bpf_map_lookup_elem(fd, &key, values);
+	if (err) {
+		log_err("%s: lookup of key %u failed: %s", map, key,
+			strerror(-err));
+		goto out;
+	}
+	memset(out, 0, size);
+	for (cpu = 0; cpu < (size_t)m->ncpus; cpu++)
+		for (i = 0; i < words; i++)
+			sum[i] += values[cpu * words + i];
+out:
+	free(values);
+	return err;
+}
+
+_Static_assert(sizeof(struct meridian_counters) % sizeof(__u64) == 0,
+	       "counters are u64 only");
+_Static_assert(sizeof(struct meridian_region_stats) % sizeof(__u64) == 0,
+	       "region stats are u64 only");
+_Static_assert(sizeof(struct meridian_traffic_stats) % sizeof(__u64) == 0,
+	       "traffic stats are u64 only");
+
+int meridian_counters_read(const struct meridian_maps *m,
+			   struct meridian_counters *out)
+{
+	return read_percpu_sum(m, m->counters, MERIDIAN_MAP_COUNTERS, 0, out,
+			       sizeof(*out));
+}
+
+int meridian_region_stats_read(const struct meridian_maps *m, __u32 region,
+			       struct meridian_region_stats *out)
+{
+	return read_percpu_sum(m, m->region_stats, MERIDIAN_MAP_REGION_STATS,
+			       region, out, sizeof(*out));
+}
+
+int meridian_vip_stats_read(const struct meridian_maps *m, __u32 vip_id,
+			    struct meridian_traffic_stats *out)
+{
+	return read_percpu_sum(m, m->vip_stats, MERIDIAN_MAP_VIP_STATS, vip_id,
+			       out, sizeof(*out));
+}
+
+int meridian_backend_stats_read(const struct meridian_maps *m,
+				__u32 backend_id,
+				struct meridian_traffic_stats *out)
+{
+	return read_percpu_sum(m, m->backend_stats, MERIDIAN_MAP_BACKEND_STATS,
+			       backend_id, out, sizeof(*out));
+}
+
+int meridian_flow_lookup(const struct meridian_maps *m,
+			 const struct meridian_flow_key *key,
+			 struct meridian_flow *flow)
+{
+	return map_lookup(m->flows, MERIDIAN_MAP_FLOWS, key, flow, "flow");
+}
+
+int meridian_flow_delete(const struct meridian_maps *m,
+			 const struct meridian_flow_key *key)
+{
+	return map_delete(m->flows, MERIDIAN_MAP_FLOWS, key, "flow");
+}
+
+static const char *const action_names[MERIDIAN_ACT_MAX] = {
+	[MERIDIAN_ACT_PASS_NONVIP] = "pass_nonvip",
+	[MERIDIAN_ACT_TX] = "tx",
+	[MERIDIAN_ACT_REDIRECT] = "redirect",
+	[MERIDIAN_ACT_FALLBACK] = "fallback",
+	[MERIDIAN_ACT_PASS_NOREGION] = "pass_noregion",
+	[MERIDIAN_ACT_ICMP_REPLY] = "icmp_reply",
+	[MERIDIAN_ACT_DROP] = "drop",
+};
+
+static const char *const drop_names[MERIDIAN_DROP_MAX] = {
+	[MERIDIAN_DROP_MALFORMED] = "malformed",
+	[MERIDIAN_DROP_NO_REGION] = "no_region",
+	[MERIDIAN_DROP_RESIDENCY] = "residency",
+	[MERIDIAN_DROP_NO_TABLE] = "no_table",
+	[MERIDIAN_DROP_NO_BACKEND] = "no_backend",
+	[MERIDIAN_DROP_FRAGMENT] = "fragment",
+	[MERIDIAN_DROP_TOO_BIG] = "too_big",
+	[MERIDIAN_DROP_ENCAP] = "encap",
+	[MERIDIAN_DROP_FIB] = "fib",
+};
+
+const char *meridian_action_name(unsigned int action)
+{
+	return action < MERIDIAN_ACT_MAX ? action_names[action] : NULL;
+}
+
+const char *meridian_drop_name(unsigned int drop)
+{
+	return drop < MERIDIAN_DROP_MAX ? drop_names[drop] : NULL;
+}
+
+static int libbpf_to_log(enum libbpf_print_level level, const char *fmt,
+			 va_list ap)
+{
+	log_vmsg(level == LIBBPF_WARN ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG, fmt,
+		 ap);
+	return 0;
+}
+
+void meridian_libbpf_log_setup(void)
+{
+	libbpf_set_print(libbpf_to_log);
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Typed userspace access to the edge program's maps.
+ *
+ * Every function returns 0 or a negative errno. Failures are logged once,
+ * here, with the map and key involved; callers only pass the code on. A
+ * lookup that finds nothing returns -ENOENT without logging, because that is
+ * an answer, not a failure.
+ */
+#ifndef MERIDIAN_ACCESS_H
+#define MERIDIAN_ACCESS_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+#include "meridian_maps.h"
+
+struct bpf_object;
+
+/* File descriptors of every edge map; -1 where not open. */
+struct meridian_maps {
+	int vips;
+	int classes4;
+	int classes6;
+	int region_tables;
+	int rings;
+	int backends;
+	int flows;
+	int config;
+	int counters;
+	int region_stats;
+	int vip_stats;
+	int backend_stats;
+	int flood;
+	int ncpus; /* possible CPUs: per-CPU values come in this many copies */
+};
+
+/* Marks every fd as not open, so meridian_maps_close() is always safe. */
+void meridian_maps_init(struct meridian_maps *m);
+
+/*
+ * Opens the maps pinned under pin_dir (NULL: MERIDIAN_PIN_DIR; iproute2
+ * pins under MERIDIAN_PIN_DIR_IPROUTE2). Each map's type, key and value size
+ * must match this build's structs, so pins left by an incompatible version
+ * are refused rather than misread. On failure nothing stays open.
+ */
+int meridian_maps_open(struct meridian_maps *m, const char *pin_dir);
+
+/*
+ * Takes the maps of a loaded object (tests that load without pins). The fds
+ * are duplicated: the caller owns them and closes them with
+ * meridian_maps_close(), before or after bpf_object__close(obj).
+ */
+int meridian_maps_from_object(struct meridian_maps *m, struct bpf_object *obj);
+
+void meridian_maps_close(struct meridian_maps *m);
+
+/* VIPs. */
+int meridian_vip_put(const struct meridian_maps *m,
+		     const struct meridian_vip_key *key,
+		     const struct meridian_vip *vip);
+int meridian_vip_get(const struct meridian_maps *m,
+		     const struct meridian_vip_key *key,
+		     struct meridian_vip *vip);
+int meridian_vip_delete(const struct meridian_maps *m,
+			const struct meridian_vip_key *key);
+
+/* Source-prefix classes. Host bits beyond prefixlen must be zero. */
+int meridian_class4_put(const struct meridian_maps *m,
+			const struct meridian_lpm4_key *key,
+			const struct meridian_class *class);
+int meridian_class4_delete(const struct meridian_maps *m,
+			   const struct meridian_lpm4_key *key);
+int meridian_class6_put(const struct meridian_maps *m,
+			const struct meridian_lpm6_key *key,
+			const struct meridian_class *class);
+int meridian_class6_delete(const struct meridian_maps *m,
+			   const struct meridian_lpm6_key *key);
+
+/* Backends, by id < MERIDIAN_MAX_BACKENDS. */
+int meridian_backend_put(const struct meridian_maps *m, __u32 id,
+			 const struct meridian_backend *backend);
+int meridian_backend_get(const struct meridian_maps *m, __u32 id,
+			 struct meridian_backend *backend);
+/*
+ * Flips only the up flag. The rest of the value is written back with the
+ * bytes it already holds, so a concurrent reader sees either state whole.
+ * -ENOENT if the backend was never written (its address is all zero).
+ */
+int meridian_backend_set_up(const struct meridian_maps *m, __u32 id, bool up);
+
+int meridian_config_put(const struct meridian_maps *m,
+			const struct meridian_config *config);
+int meridian_config_get(const struct meridian_maps *m,
+			struct meridian_config *config);
+
+/*
+ * Region tables. A swap fills a fresh inner map completely, then replaces
+ * the outer entry in one update, so the data plane sees the old table or
+ * the new one, never a mix.
+ */
+int meridian_region_table_swap(const struct meridian_maps *m,
+			       const struct meridian_region_key *key,
+			       const struct meridian_region_table *table);
+int meridian_region_table_delete(const struct meridian_maps *m,
+				 const struct meridian_region_key *key);
+int meridian_region_table_get(const struct meridian_maps *m,
+			      const struct meridian_region_key *key,
+			      struct meridian_region_table *table);
+
+/*
+ * Maglev rings, by ring_id < MERIDIAN_MAX_RINGS. size is 1..RING_MAX and
+ * every entry a backend id < MERIDIAN_MAX_BACKENDS. Swapped like region
+ * tables. meridian_ring_get() stores up to cap entries and the ring's full
+ * size in *size; -ENOSPC if cap was too small.
+ */
+int meridian_ring_swap(const struct meridian_maps *m, __u32 ring_id,
+		       const __u32 *ring, __u32 size);
+int meridian_ring_delete(const struct meridian_maps *m, __u32 ring_id);
+int meridian_ring_get(const struct meridian_maps *m, __u32 ring_id,
+		      __u32 *ring, __u32 cap, __u32 *size);
+
+/* Counters, summed over all CPUs. */
+int meridian_counters_read(const struct meridian_maps *m,
+			   struct meridian_counters *out);
+int meridian_region_stats_read(const struct meridian_maps *m, __u32 region,
+			       struct meridian_region_stats *out);
+int meridian_vip_stats_read(const struct meridian_maps *m, __u32 vip_id,
+			    struct meridian_traffic_stats *out);
+int meridian_backend_stats_read(const struct meridian_maps *m,
+				__u32 backend_id,
+				struct meridian_traffic_stats *out);
+
+/* Flow affinity (shared LRU hash, one value for all CPUs). */
+int meridian_flow_lookup(const struct meridian_maps *m,
+			 const struct meridian_flow_key *key,
+			 struct meridian_flow *flow);
+int meridian_flow_delete(const struct meridian_maps *m,
+			 const struct meridian_flow_key *key);
+
+/* Stable names for counters ("pass_nonvip", "no_region"); NULL if unknown. */
+const char *meridian_action_name(unsigned int action);
+const char *meridian_drop_name(unsigned int drop);
+
+/* Routes libbpf's messages into the logger: warnings as warn, rest debug. */
+void meridian_libbpf_log_setup(void);
+
+#endif /* MERIDIAN_ACCESS_H */

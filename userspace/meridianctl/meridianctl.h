@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+#ifndef MERIDIANCTL_H
+#define MERIDIANCTL_H
+
+#include <stdio.h>
+
+#include "meridian_access.h"
+
+/* Exit codes: usage errors are told apart from failures. */
+enum ctl_exit {
+	CTL_OK = 0,
+	CTL_FAIL = 1,
+	CTL_USAGE = 2,
+};
+
+/* Installed object first, then the build tree's. */
+#define CTL_OBJ_INSTALLED "/usr/lib/meridian/edge.bpf.o"
+#define CTL_OBJ_BUILD "./bpf/edge.bpf.o"
+#define CTL_PROG_NAME "meridian_edge"
+#define CTL_LINK_PREFIX "link_"
+
+/* Subcommands: argv[0] is the subcommand's own name. */
+int cmd_attach(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+
+void usage(FILE *out);
+
+/* Every counter the edge exports, summed over CPUs. */
+struct stats_snapshot {
+	struct meridian_counters counters;
+	struct meridian_region_stats regions[MERIDIAN_MAX_REGIONS];
+	struct meridian_traffic_stats vips[MERIDIAN_MAX_VIPS];
+	struct meridian_traffic_stats backends[MERIDIAN_MAX_BACKENDS];
+};
+
+/* Pure formatting, apart from map access (stats_print.c). */
+void stats_print_text(FILE *out, const struct stats_snapshot *s);
+void stats_print_json(FILE *out, const struct stats_snapshot *s);
+
+#endif /* MERIDIANCTL_H */
