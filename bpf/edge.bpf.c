@@ -323,6 +323,24 @@ static __always_inline int forward(struct xdp_md *ctx, struct steer *s,
 		       bpf_redirect(fib.ifindex, 0));
 }
 
+/*
+ * The IP length must fit the frame; bytes past it (Ethernet padding of a
+ * short frame) are cut so the tunnel carries exactly the inner packet.
+ */
+static __always_inline int fit_ip_length(struct xdp_md *ctx, struct steer *s)
+{
+	__u32 avail = s->frame_len - s->p.l3_off;
+
+	if (s->p.ip_len > avail || s->p.ip_len < s->p.l4_off - s->p.l3_off)
+		return -1;
+	if (s->p.ip_len == avail)
+		return 0;
+	if (bpf_xdp_adjust_tail(ctx, (int)s->p.ip_len - (int)avail))
+		return -1;
+	s->frame_len = s->p.l3_off + s->p.ip_len;
+	return 0;
+}
+
 static __always_inline int steer_to_backend(struct xdp_md *ctx,
 					    struct steer *s)
 {
@@ -331,6 +349,8 @@ static __always_inline int steer_to_backend(struct xdp_md *ctx,
 	int pass = 0, ret;
 
 	count_traffic(&meridian_vip_stats, s->vip->id, s->frame_len);
+	if (fit_ip_length(ctx, s))
+		return drop(s->cnt, MERIDIAN_DROP_MALFORMED);
 	if (s->p.fragment && !(s->vip->flags & MERIDIAN_VIP_HASH_ADDRS))
 		return drop(s->cnt, MERIDIAN_DROP_FRAGMENT);
 	cfg = bpf_map_lookup_elem(&meridian_config, &zero);

@@ -82,6 +82,7 @@ struct pkt {
 	__u8 icmp_error; /* tuple taken reversed from an ICMP error */
 	__u16 l3_off; /* offset of the IP header from data */
 	__u16 l4_off; /* offset of the L4 header from data */
+	__u32 ip_len; /* IP packet length per its header */
 };
 
 /* IPv6 fragment header (RFC 8200, 4.5); uapi has no definition. */
@@ -143,6 +144,7 @@ static __always_inline int parse_ipv4(void **pos, void *end, struct pkt *p)
 	if (*pos + hlen > end)
 		return PARSE_BAD;
 	p->family = MERIDIAN_AF_INET;
+	p->ip_len = bpf_ntohs(iph->tot_len);
 	p->src[0] = iph->saddr;
 	p->dst[0] = iph->daddr;
 	p->proto = iph->protocol;
@@ -196,6 +198,8 @@ static __always_inline int parse_ipv6(void **pos, void *end, struct pkt *p)
 	if ((void *)(ip6 + 1) > end || ip6->version != 6)
 		return PARSE_BAD;
 	p->family = MERIDIAN_AF_INET6;
+	/* A jumbogram (payload length 0) reads as too short: never steered. */
+	p->ip_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 	__builtin_memcpy(p->src, &ip6->saddr, 16);
 	__builtin_memcpy(p->dst, &ip6->daddr, 16);
 	p->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
