@@ -267,3 +267,44 @@ bool fx_run_expect(struct fx *f, const struct pkt *in, uint32_t action,
 	return tr_check(res->retval == action, "verdict %s, want %s",
 			tr_xdp_str(res->retval), tr_xdp_str(action));
 }
+
+int fx_topology(struct fx *fx)
+{
+	static const struct {
+		const char *addr;
+		uint8_t region;
+	} backends[] = {
+		{ "198.19.0.10", 0 },	   { "198.19.0.11", 0 },
+		{ "198.19.1.10", 1 },	   { "198.19.1.11", 1 },
+		{ "2001:db8:100::10", 2 }, { "2001:db8:100::11", 2 },
+		{ TR_IN_NONEIGH4, 3 },	   { TR_UNROUTED4, 4 },
+		{ "2001:db8:101::10", 5 },
+	};
+	static const uint32_t rings[][2] = { { 0, 0 }, { 0, 1 }, { 2, 2 },
+					     { 2, 3 }, { 4, 4 }, { 4, 5 },
+					     { 6, 6 }, { 7, 7 }, { 8, 8 } };
+	static const uint8_t ring_len[] = { 1, 2, 1, 2, 1, 2, 1, 1, 1 };
+	unsigned int i;
+	int err = 0;
+
+	for (i = 0; !err && i < sizeof(backends) / sizeof(backends[0]); i++)
+		err = fx_backend(fx, i, backends[i].addr, backends[i].region,
+				 true);
+	for (i = 0; !err && i < sizeof(ring_len); i++)
+		err = fx_ring(fx, i, rings[i], ring_len[i]);
+	if (!err)
+		err = fx_vip(fx, 1, VIP4, IPPROTO_TCP, 80, 0) ||
+		      fx_vip(fx, 1, VIP4, IPPROTO_ICMP, 0,
+			     MERIDIAN_VIP_ECHO) ||
+		      fx_vip(fx, 2, VIP4, IPPROTO_UDP, 53, 0) ||
+		      fx_vip(fx, 3, VIP4_WILD, IPPROTO_TCP, 0, 0) ||
+		      fx_vip(fx, 4, VIP6, IPPROTO_TCP, 443, 0) ||
+		      fx_vip(fx, 4, VIP6, IPPROTO_ICMPV6, 0,
+			     MERIDIAN_VIP_ECHO) ||
+		      fx_vip(fx, 5, VIP6, IPPROTO_UDP, 443, 0) ||
+		      fx_vip(fx, 6, VIP4_ADDRS, IPPROTO_UDP, 0,
+			     MERIDIAN_VIP_HASH_ADDRS) ||
+		      fx_vip(fx, 7, VIP6_ADDRS, IPPROTO_UDP, 0,
+			     MERIDIAN_VIP_HASH_ADDRS);
+	return err;
+}

@@ -21,6 +21,33 @@
 #define FX_CLIENT4 "198.18.7.10"
 #define FX_CLIENT6 "2001:db8:7::10"
 
+/*
+ * The topology every edge golden test starts from (fx_topology), by id:
+ *
+ *   backend  address             region  leaves by
+ *   0        198.19.0.10         0       in  (XDP_TX)
+ *   1        198.19.0.11         0       in
+ *   2        198.19.1.10         1       out (redirect)
+ *   3        198.19.1.11         1       out
+ *   4        2001:db8:100::10    2       in
+ *   5        2001:db8:100::11    2       in
+ *   6        198.18.0.3          3       in, no neighbour (fallback)
+ *   7        198.18.200.1        4       no route
+ *   8        2001:db8:101::10    5       out
+ *
+ *   rings: 0 [0]  1 [0 1]  2 [2]  3 [2 3]  4 [4]  5 [4 5]  6 [6]  7 [7]
+ *          8 [8]
+ *   VIPs:  1 198.18.50.1 tcp/80 (+echo)   2 198.18.50.1 udp/53
+ *          3 198.18.50.2 tcp/any          4 2001:db8:50::1 tcp/443 (+echo)
+ *          5 2001:db8:50::1 udp/443       6 198.18.50.3 udp/any by address
+ *          7 2001:db8:50::3 udp/any by address
+ */
+#define VIP4 "198.18.50.1"
+#define VIP4_WILD "198.18.50.2"
+#define VIP4_ADDRS "198.18.50.3"
+#define VIP6 "2001:db8:50::1"
+#define VIP6_ADDRS "2001:db8:50::3"
+
 struct fx {
 	struct tr_env env;
 	struct bpf_object *obj;
@@ -42,6 +69,8 @@ struct fx_snap {
 int fx_setup(struct fx *f);
 void fx_teardown(struct fx *f);
 
+/* Backends, rings and VIPs of the table above. */
+int fx_topology(struct fx *f);
 int fx_config(struct fx *f, uint16_t mtu, uint32_t flood_limit);
 int fx_backend(struct fx *f, uint32_t id, const char *addr, uint8_t region,
 	       bool up);

@@ -2,25 +2,7 @@
 /*
  * Golden-packet tests of bpf/edge.bpf.o through BPF_PROG_TEST_RUN: exact
  * output bytes, return codes and every counter, table-driven where the
- * cases share a shape. Topology of the fixture (ids):
- *
- *   backend  address             region  leaves by
- *   0        198.19.0.10         0       in  (XDP_TX)
- *   1        198.19.0.11         0       in
- *   2        198.19.1.10         1       out (redirect)
- *   3        198.19.1.11         1       out
- *   4        2001:db8:100::10    2       in
- *   5        2001:db8:100::11    2       in
- *   6        198.18.0.3          3       in, no neighbour (fallback)
- *   7        198.18.200.1        4       no route
- *   8        2001:db8:101::10    5       out
- *
- *   rings: 0 [0]  1 [0 1]  2 [2]  3 [2 3]  4 [4]  5 [4 5]  6 [6]  7 [7]
- *          8 [8]
- *   VIPs:  1 198.18.50.1 tcp/80 (+echo)   2 198.18.50.1 udp/53
- *          3 198.18.50.2 tcp/any          4 2001:db8:50::1 tcp/443 (+echo)
- *          5 2001:db8:50::1 udp/443       6 198.18.50.3 udp/any by address
- *          7 2001:db8:50::3 udp/any by address
+ * cases share a shape. The topology is in edge_fixture.h.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,11 +12,6 @@
 
 #include "edge_fixture.h"
 
-#define VIP4 "198.18.50.1"
-#define VIP4_WILD "198.18.50.2"
-#define VIP4_ADDRS "198.18.50.3"
-#define VIP6 "2001:db8:50::1"
-#define VIP6_ADDRS "2001:db8:50::3"
 
 enum { LINK_IN, LINK_OUT, LINK_KEPT };
 
@@ -51,47 +28,6 @@ static void keep_for_sweep(const struct pkt *p)
 {
 	if (n_sweep < MAX_SWEEP)
 		sweep_frames[n_sweep++] = *p;
-}
-
-static int topology(void)
-{
-	static const struct {
-		const char *addr;
-		uint8_t region;
-	} backends[] = {
-		{ "198.19.0.10", 0 },	   { "198.19.0.11", 0 },
-		{ "198.19.1.10", 1 },	   { "198.19.1.11", 1 },
-		{ "2001:db8:100::10", 2 }, { "2001:db8:100::11", 2 },
-		{ TR_IN_NONEIGH4, 3 },	   { TR_UNROUTED4, 4 },
-		{ "2001:db8:101::10", 5 },
-	};
-	static const uint32_t rings[][2] = { { 0, 0 }, { 0, 1 }, { 2, 2 },
-					     { 2, 3 }, { 4, 4 }, { 4, 5 },
-					     { 6, 6 }, { 7, 7 }, { 8, 8 } };
-	static const uint8_t ring_len[] = { 1, 2, 1, 2, 1, 2, 1, 1, 1 };
-	unsigned int i;
-	int err = 0;
-
-	for (i = 0; !err && i < sizeof(backends) / sizeof(backends[0]); i++)
-		err = fx_backend(&fx, i, backends[i].addr, backends[i].region,
-				 true);
-	for (i = 0; !err && i < sizeof(ring_len); i++)
-		err = fx_ring(&fx, i, rings[i], ring_len[i]);
-	if (!err)
-		err = fx_vip(&fx, 1, VIP4, IPPROTO_TCP, 80, 0) ||
-		      fx_vip(&fx, 1, VIP4, IPPROTO_ICMP, 0,
-			     MERIDIAN_VIP_ECHO) ||
-		      fx_vip(&fx, 2, VIP4, IPPROTO_UDP, 53, 0) ||
-		      fx_vip(&fx, 3, VIP4_WILD, IPPROTO_TCP, 0, 0) ||
-		      fx_vip(&fx, 4, VIP6, IPPROTO_TCP, 443, 0) ||
-		      fx_vip(&fx, 4, VIP6, IPPROTO_ICMPV6, 0,
-			     MERIDIAN_VIP_ECHO) ||
-		      fx_vip(&fx, 5, VIP6, IPPROTO_UDP, 443, 0) ||
-		      fx_vip(&fx, 6, VIP4_ADDRS, IPPROTO_UDP, 0,
-			     MERIDIAN_VIP_HASH_ADDRS) ||
-		      fx_vip(&fx, 7, VIP6_ADDRS, IPPROTO_UDP, 0,
-			     MERIDIAN_VIP_HASH_ADDRS);
-	return err;
 }
 
 /* --- counters ----------------------------------------------------------- */
@@ -706,7 +642,7 @@ int main(void)
 {
 	int err = fx_setup(&fx);
 
-	if (err || topology()) {
+	if (err || fx_topology(&fx)) {
 		tr_case_begin("setup");
 		if (err == -EPERM)
 			tr_case_skip("needs root for a network namespace");
