@@ -25,7 +25,7 @@
 #define MAX_VLANS 2
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1fff
-#define IPV4_MAX_HWORDS 30 /* ihl 15: 60 bytes */
+#define IPV4_MAX_WORDS 15 /* ihl 15: 60 bytes */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -125,20 +125,25 @@ static __always_inline int is_local(const __u32 addr[4], __u32 family)
 	return bpf_map_lookup_elem(&meridian_decap_addrs, &key) != NULL;
 }
 
-/* The stack would drop a bad header; so must we, rather than decap it. */
+/*
+ * The stack would drop a bad header; so must we, rather than decap it.
+ * The caller checked that hlen bytes are there; the verifier wants each
+ * word checked again, and a loop without early exit unrolls fully, so
+ * every offset is a constant.
+ */
 static __always_inline int ipv4_csum_ok(void *iph, __u32 hlen, void *end)
 {
-	__u16 *word = iph;
-	__u32 sum = 0;
+	__u32 *word = iph;
+	__u64 sum = 0;
 	int i;
 
-	for (i = 0; i < IPV4_MAX_HWORDS; i++) {
-		if ((__u32)i * 2 >= hlen)
-			break;
-		if ((void *)(word + 1) > end)
-			return 0;
-		sum += *word++;
+#pragma unroll
+	for (i = 0; i < IPV4_MAX_WORDS; i++) {
+		if ((__u32)i < hlen / 4 && (void *)(word + i + 1) <= end)
+			sum += word[i];
 	}
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	return sum == 0xffff;
@@ -157,8 +162,8 @@ static __always_inline enum verdict check_inner(void *inner, void *end,
 			return V_MALFORMED;
 		hlen = (*(__u8 *)ip & 0xf) * 4;
 		len = bpf_ntohs(ip->tot_len);
-		if (*(__u8 *)ip >> 4 != 4 || hlen < sizeof(*ip) ||
-		    len < hlen || len > avail)
+		if (*(__u8 *)ip >> 4 != 4 || hlen < sizeof(*ip) || len < hlen ||
+		    len > avail)
 			return V_MALFORMED;
 		return V_DECAP;
 	}
