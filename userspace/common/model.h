@@ -20,6 +20,8 @@
 #define MODEL_PATH_MAX 256
 #define MODEL_MAX_PORTS 16 /* {proto, port} entries per VIP */
 #define MODEL_MAX_PREFIXES 1024 /* per class */
+#define MODEL_DEFAULT_CONTROL_SOCKET "/run/meridian/ctl"
+#define MODEL_DEFAULT_METRICS_LISTEN "127.0.0.1:9470"
 
 struct model_addr {
 	uint8_t family; /* MERIDIAN_AF_INET or MERIDIAN_AF_INET6; 0 unset */
