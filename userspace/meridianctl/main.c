@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "meridianctl.h"
+#include "model.h"
 
 static const struct {
 	const char *name;
@@ -14,6 +15,10 @@ static const struct {
 	{ "attach", cmd_attach },
 	{ "detach", cmd_detach },
 	{ "stats", cmd_stats },
+	{ "status", cmd_status },
+	{ "drain", cmd_drain },
+	{ "undrain", cmd_undrain },
+	{ "weight", cmd_weight },
 };
 
 void usage(FILE *out)
@@ -24,6 +29,10 @@ void usage(FILE *out)
 		"                         [--pin-dir DIR]\n"
 		"  meridianctl detach DEV [--pin-dir DIR]\n"
 		"  meridianctl stats [-j] [--pin-dir DIR]\n"
+		"  meridianctl status [-j] [--socket PATH]\n"
+		"  meridianctl drain REGION|BACKEND [--over DURATION]\n"
+		"  meridianctl undrain REGION|BACKEND\n"
+		"  meridianctl weight REGION N|reset\n"
 		"  meridianctl help\n"
 		"\n"
 		"attach  load the edge program, pin its maps under DIR (maps\n"
@@ -31,7 +40,15 @@ void usage(FILE *out)
 		"        attach it to DEV with a bpf_link pinned at\n"
 		"        DIR/" CTL_LINK_PREFIX "DEV. Native mode by default.\n"
 		"detach  detach the pinned link from DEV; maps stay pinned\n"
-		"stats   print the edge counters, -j as JSON\n"
+		"stats   print the edge counters, -j as JSON; reads the pinned\n"
+		"        maps, so it works with meridiand down\n"
+		"status  regions, backends, health, table generation and age,\n"
+		"        from meridiand (socket default " MODEL_DEFAULT_CONTROL_SOCKET ")\n"
+		"drain   ramp a region's or backend's weight to 0 over DURATION\n"
+		"        (30s, 500ms, 2m; default: at once); flows stay put\n"
+		"undrain back to full weight\n"
+		"weight  set a region's weight for every VIP (0..1000, e.g. a\n"
+		"        10 %% canary), or reset it to the config's\n"
 		"-v      debug logging, libbpf's included\n"
 		"\n"
 		"DIR defaults to %s; programs loaded with ip link\n"

@@ -23,6 +23,11 @@ enum ctl_exit {
 int cmd_attach(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+/* control.c: commands for the running daemon. */
+int cmd_status(int argc, char **argv);
+int cmd_drain(int argc, char **argv);
+int cmd_undrain(int argc, char **argv);
+int cmd_weight(int argc, char **argv);
 
 void usage(FILE *out);
 
