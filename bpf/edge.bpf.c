@@ -99,6 +99,25 @@ class_lookup(const struct pkt *p)
 	}
 }
 
+/*
+ * The IP length must fit the frame and cover the headers we parsed (ports
+ * read past it would be Ethernet padding); bytes past it (padding of a
+ * short frame) are cut, so a tunnel or a reply carries exactly the packet.
+ */
+static __always_inline int fit_ip_length(struct xdp_md *ctx, struct steer *s)
+{
+	__u32 avail = s->frame_len - s->p.l3_off;
+
+	if (s->p.ip_len > avail || s->p.ip_len < s->p.l4_end - s->p.l3_off)
+		return -1;
+	if (s->p.ip_len == avail)
+		return 0;
+	if (bpf_xdp_adjust_tail(ctx, (int)s->p.ip_len - (int)avail))
+		return -1;
+	s->frame_len = s->p.l3_off + s->p.ip_len;
+	return 0;
+}
+
 /* Returns the backend id at the ring slot for hash, or BACKEND_NONE. */
 static __always_inline __u32 ring_pick(__u32 ring_id, __u32 hash)
 {
@@ -323,24 +342,6 @@ static __always_inline int forward(struct xdp_md *ctx, struct steer *s,
 		       bpf_redirect(fib.ifindex, 0));
 }
 
-/*
- * The IP length must fit the frame; bytes past it (Ethernet padding of a
- * short frame) are cut so the tunnel carries exactly the inner packet.
- */
-static __always_inline int fit_ip_length(struct xdp_md *ctx, struct steer *s)
-{
-	__u32 avail = s->frame_len - s->p.l3_off;
-
-	if (s->p.ip_len > avail || s->p.ip_len < s->p.l4_off - s->p.l3_off)
-		return -1;
-	if (s->p.ip_len == avail)
-		return 0;
-	if (bpf_xdp_adjust_tail(ctx, (int)s->p.ip_len - (int)avail))
-		return -1;
-	s->frame_len = s->p.l3_off + s->p.ip_len;
-	return 0;
-}
-
 static __always_inline int steer_to_backend(struct xdp_md *ctx,
 					    struct steer *s)
 {
@@ -369,10 +370,12 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, struct steer *s)
 {
 	if (icmp_is_echo_request(&s->p)) {
 		s->vip = vip_lookup(&s->p, 1);
-		if (!s->vip || !(s->vip->flags & MERIDIAN_VIP_ECHO))
+		/* A fragment's reply would be a fragment missing the rest. */
+		if (!s->vip || !(s->vip->flags & MERIDIAN_VIP_ECHO) ||
+		    s->p.fragment)
 			return verdict(s->cnt, MERIDIAN_ACT_PASS_NONVIP,
 				       XDP_PASS);
-		if (icmp_echo_reply(ctx, &s->p))
+		if (fit_ip_length(ctx, s) || icmp_echo_reply(ctx, &s->p))
 			return drop(s->cnt, MERIDIAN_DROP_MALFORMED);
 		COUNT(s->cnt, echo_reply);
 		return verdict(s->cnt, MERIDIAN_ACT_ICMP_REPLY, XDP_TX);

@@ -82,6 +82,7 @@ struct pkt {
 	__u8 icmp_error; /* tuple taken reversed from an ICMP error */
 	__u16 l3_off; /* offset of the IP header from data */
 	__u16 l4_off; /* offset of the L4 header from data */
+	__u16 l4_end; /* end of the L4 bytes parsed: the IP length must reach */
 	__u32 ip_len; /* IP packet length per its header */
 };
 
@@ -209,6 +210,14 @@ static __always_inline int parse_ipv6(void **pos, void *end, struct pkt *p)
 	for (i = 0; i < MAX_IPV6_EXT_HEADERS; i++) {
 		if (!is_ipv6_ext(nh))
 			break;
+		/*
+		 * Headers after a fragment header exist only in the first
+		 * fragment; the others cannot know the upper protocol. Such a
+		 * datagram is left to the kernel whole, so its fragments are
+		 * all treated alike.
+		 */
+		if (p->fragment)
+			return PARSE_NOT_IP;
 		nh = skip_ipv6_ext(pos, end, nh, p);
 		if (nh < 0)
 			return PARSE_BAD;
@@ -226,6 +235,7 @@ static __always_inline int parse_l4(void *pos, void *end, struct pkt *p)
 	struct udphdr *udp = pos;
 	struct icmphdr *icmp = pos;
 
+	p->l4_end = p->l4_off;
 	if (p->later_fragment)
 		return PARSE_OK;
 	switch (p->proto) {
@@ -234,12 +244,14 @@ static __always_inline int parse_l4(void *pos, void *end, struct pkt *p)
 			return PARSE_TRUNCATED;
 		p->sport = tcp->source;
 		p->dport = tcp->dest;
+		p->l4_end += sizeof(*tcp);
 		return PARSE_OK;
 	case IPPROTO_UDP:
 		if ((void *)(udp + 1) > end)
 			return PARSE_TRUNCATED;
 		p->sport = udp->source;
 		p->dport = udp->dest;
+		p->l4_end += sizeof(*udp);
 		return PARSE_OK;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
@@ -247,6 +259,7 @@ static __always_inline int parse_l4(void *pos, void *end, struct pkt *p)
 		if (pos + 4 > end)
 			return PARSE_TRUNCATED;
 		p->icmp_type = icmp->type;
+		p->l4_end += 4;
 		return PARSE_OK;
 	}
 	return PARSE_NOT_IP;
