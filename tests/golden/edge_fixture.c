@@ -187,6 +187,69 @@ int fx_snap(struct fx *f, struct fx_snap *s)
 	return err;
 }
 
+static const char *counter_name(size_t i, char *buf, size_t len)
+{
+	static const char *const tail[] = { "lru_hit",	    "lru_miss",
+					    "lru_repick",   "lru_skip",
+					    "icmp_too_big", "icmp_steered",
+					    "echo_reply" };
+
+	if (i < MERIDIAN_ACT_MAX)
+		snprintf(buf, len, "action.%s", meridian_action_name(i));
+	else if (i < MERIDIAN_ACT_MAX + MERIDIAN_DROP_MAX)
+		snprintf(buf, len, "drop.%s",
+			 meridian_drop_name(i - MERIDIAN_ACT_MAX));
+	else
+		snprintf(buf, len, "%s",
+			 tail[i - MERIDIAN_ACT_MAX - MERIDIAN_DROP_MAX]);
+	return buf;
+}
+
+/* Every counter must equal want: the deltas the case named, and no other. */
+void fx_check_counters(struct fx *f, const struct fx_snap *want)
+{
+	const uint64_t *w = (const void *)want, *g;
+	size_t n = sizeof(*want) / sizeof(uint64_t), i;
+	size_t c = sizeof(want->c) / 8, r = c + sizeof(want->region) / 8;
+	size_t v = r + sizeof(want->vip) / 8;
+	struct fx_snap got;
+	char name[64];
+
+	if (!tr_check(fx_snap(f, &got) == 0, "reading counters"))
+		return;
+	g = (const void *)&got;
+	for (i = 0; i < n; i++) {
+		if (w[i] == g[i])
+			continue;
+		if (i < c)
+			counter_name(i, name, sizeof(name));
+		else if (i < r)
+			snprintf(name, sizeof(name), "region[%zu].field%zu",
+				 (i - c) / 4, (i - c) % 4);
+		else if (i < v)
+			snprintf(name, sizeof(name), "vip[%zu].field%zu",
+				 (i - r) / 2, (i - r) % 2);
+		else
+			snprintf(name, sizeof(name), "backend[%zu].field%zu",
+				 (i - v) / 2, (i - v) % 2);
+		tr_check(false, "counter %s = %llu, want %llu", name,
+			 (unsigned long long)g[i], (unsigned long long)w[i]);
+	}
+}
+
+void fx_want_steered(struct fx_snap *s, uint32_t vip, uint32_t backend,
+		     uint8_t region, size_t in_len, size_t out_len)
+{
+	s->vip[vip].packets++;
+	s->vip[vip].bytes += in_len;
+	s->backend[backend].packets++;
+	s->backend[backend].bytes += in_len;
+	s->region[region].packets++;
+	s->region[region].bytes += in_len;
+	s->region[region].egress_packets++;
+	s->region[region].egress_bytes += out_len;
+}
+
 int fx_frame(struct pkt *frame, const struct pkt_ip *ip,
 	     const struct pkt_l4 *l4)
 {

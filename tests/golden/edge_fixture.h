@@ -88,6 +88,14 @@ int fx_class(struct fx *f, const char *prefix, uint32_t prefixlen,
 	     uint32_t cls, uint32_t flags, uint32_t pin4, uint32_t pin6);
 
 int fx_snap(struct fx *f, struct fx_snap *s);
+/*
+ * Every counter must equal want (a snapshot taken before the run plus the
+ * deltas the case expects), so a stray increment anywhere fails the case.
+ */
+void fx_check_counters(struct fx *f, const struct fx_snap *want);
+/* The deltas of one packet steered to a backend and sent on. */
+void fx_want_steered(struct fx_snap *s, uint32_t vip, uint32_t backend,
+		     uint8_t region, size_t in_len, size_t out_len);
 
 /* A client frame arriving on the "in" device. */
 int fx_frame(struct pkt *frame, const struct pkt_ip *ip,

@@ -32,73 +32,9 @@ static void keep_for_sweep(const struct pkt *p)
 
 /* --- counters ----------------------------------------------------------- */
 
-static const char *counter_name(size_t i, char *buf, size_t len)
-{
-	static const char *const tail[] = { "lru_hit",	    "lru_miss",
-					    "lru_repick",   "lru_skip",
-					    "icmp_too_big", "icmp_steered",
-					    "echo_reply" };
-
-	if (i < MERIDIAN_ACT_MAX)
-		snprintf(buf, len, "action.%s", meridian_action_name(i));
-	else if (i < MERIDIAN_ACT_MAX + MERIDIAN_DROP_MAX)
-		snprintf(buf, len, "drop.%s",
-			 meridian_drop_name(i - MERIDIAN_ACT_MAX));
-	else
-		snprintf(buf, len, "%s",
-			 tail[i - MERIDIAN_ACT_MAX - MERIDIAN_DROP_MAX]);
-	return buf;
-}
-
-/* Every counter must equal want: the deltas the case named, and no other. */
-static void check_counters(const struct fx_snap *want)
-{
-	const uint64_t *w = (const void *)want, *g;
-	size_t n = sizeof(*want) / sizeof(uint64_t), i;
-	struct fx_snap got;
-	char name[64];
-
-	if (!tr_check(fx_snap(&fx, &got) == 0, "reading counters"))
-		return;
-	g = (const void *)&got;
-	for (i = 0; i < n; i++) {
-		size_t c = sizeof(want->c) / 8, r = c + sizeof(want->region) / 8;
-		size_t v = r + sizeof(want->vip) / 8;
-
-		if (w[i] == g[i])
-			continue;
-		if (i < c)
-			counter_name(i, name, sizeof(name));
-		else if (i < r)
-			snprintf(name, sizeof(name), "region[%zu].field%zu",
-				 (i - c) / 4, (i - c) % 4);
-		else if (i < v)
-			snprintf(name, sizeof(name), "vip[%zu].field%zu",
-				 (i - r) / 2, (i - r) % 2);
-		else
-			snprintf(name, sizeof(name), "backend[%zu].field%zu",
-				 (i - v) / 2, (i - v) % 2);
-		tr_check(false, "counter %s = %llu, want %llu", name,
-			 (unsigned long long)g[i], (unsigned long long)w[i]);
-	}
-}
-
 static void snap(struct fx_snap *s)
 {
 	tr_check(fx_snap(&fx, s) == 0, "reading counters");
-}
-
-static void want_steered(struct fx_snap *s, uint32_t vip, uint32_t backend,
-			 uint8_t region, size_t in_len, size_t out_len)
-{
-	s->vip[vip].packets++;
-	s->vip[vip].bytes += in_len;
-	s->backend[backend].packets++;
-	s->backend[backend].bytes += in_len;
-	s->region[region].packets++;
-	s->region[region].bytes += in_len;
-	s->region[region].egress_packets++;
-	s->region[region].egress_bytes += out_len;
 }
 
 /* --- encapsulation ------------------------------------------------------ */
@@ -186,14 +122,14 @@ static void expect_encap(const struct pkt *frame, size_t l3_off,
 	tr_check_bytes(res.data, res.len, expect.data, expect.len, "output");
 	tr_check(pkt_check_frame(res.data, res.len, why, sizeof(why)) == 0,
 		 "output malformed: %s", why);
-	want_steered(&want, c->vip, c->backend, c->region, frame->len,
+	fx_want_steered(&want, c->vip, c->backend, c->region, frame->len,
 		     expect.len);
 	want.c.action[action_of(c->action)]++;
 	if (lru_hit)
 		want.c.lru_hit++;
 	else
 		want.c.lru_miss++;
-	check_counters(&want);
+	fx_check_counters(&fx, &want);
 }
 
 static void test_encap_table(void)
@@ -234,7 +170,7 @@ static void expect_untouched(const struct pkt *frame)
 		return;
 	tr_check_bytes(res.data, res.len, frame->data, frame->len, "output");
 	want.c.action[MERIDIAN_ACT_PASS_NONVIP]++;
-	check_counters(&want);
+	fx_check_counters(&fx, &want);
 }
 
 static void test_not_vip(void)
@@ -296,7 +232,7 @@ static void expect_drop(const struct pkt *frame, uint32_t vip,
 		want.c.lru_miss++;
 	want.vip[vip].packets++;
 	want.vip[vip].bytes += frame->len;
-	check_counters(&want);
+	fx_check_counters(&fx, &want);
 }
 
 static void test_fib_failure(void)
@@ -332,7 +268,7 @@ static void test_malformed(void)
 		if (fx_run_expect(&fx, &frame, XDP_DROP, &res)) {
 			want.c.action[MERIDIAN_ACT_DROP]++;
 			want.c.drop[MERIDIAN_DROP_MALFORMED]++;
-			check_counters(&want);
+			fx_check_counters(&fx, &want);
 		}
 	}
 	tr_case_end();
@@ -555,7 +491,7 @@ static void test_residency(void)
 		want.c.lru_miss++;
 		want.vip[3].packets++;
 		want.vip[3].bytes += frame.len;
-		check_counters(&want);
+		fx_check_counters(&fx, &want);
 	}
 	fx_vip(&fx, 3, VIP4_WILD, IPPROTO_TCP, 0, 0);
 	tr_case_end();

@@ -28,16 +28,6 @@ static void snap(struct fx_snap *s)
 	tr_check(fx_snap(&fx, s) == 0, "reading counters");
 }
 
-static void check_counters(const struct fx_snap *want)
-{
-	struct fx_snap got;
-
-	if (!tr_check(fx_snap(&fx, &got) == 0, "reading counters"))
-		return;
-	tr_check_bytes(&got, sizeof(got), want, sizeof(*want),
-		       "counters (struct fx_snap)");
-}
-
 /* A client frame of exactly ip_len IP bytes, optionally in a VLAN. */
 static int client_frame(struct pkt *f, const char *src, const char *dst,
 			size_t ip_len, bool df, int vlan, uint16_t sport)
@@ -129,12 +119,12 @@ static void run_too_big(const struct too_big_case *c, uint16_t sport)
 	if (c->action == XDP_DROP) {
 		want.c.action[MERIDIAN_ACT_DROP]++;
 		want.c.drop[MERIDIAN_DROP_TOO_BIG]++;
-		check_counters(&want);
+		fx_check_counters(&fx, &want);
 		return;
 	}
 	want.c.action[MERIDIAN_ACT_ICMP_REPLY]++;
 	want.c.icmp_too_big++;
-	check_counters(&want);
+	fx_check_counters(&fx, &want);
 	if (!tr_check(icmp_answer(&expect, &in, c->vlan, c->vip, c->client,
 				  !strcmp(c->client, FX_CLIENT4) ? 3 : 2,
 				  !strcmp(c->client, FX_CLIENT4) ? 4 : 0, c->mtu,
@@ -285,7 +275,7 @@ static void expect_steered(const struct steer_case *c, const struct pkt *err,
 	want.region[c->region].bytes += err->len;
 	want.region[c->region].egress_packets++;
 	want.region[c->region].egress_bytes += expect.len;
-	check_counters(&want);
+	fx_check_counters(&fx, &want);
 }
 
 static void run_steer(const struct steer_case *c)
@@ -341,7 +331,7 @@ static void test_icmp_errors(void)
 			tr_check_bytes(res.data, res.len, err.data, err.len,
 				       "output");
 		want.c.action[MERIDIAN_ACT_PASS_NONVIP]++;
-		check_counters(&want);
+		fx_check_counters(&fx, &want);
 	}
 	tr_case_end();
 }
@@ -368,7 +358,7 @@ static void run_echo(const char *client, const char *vip, bool answered)
 	if (!answered) {
 		tr_check_bytes(res.data, res.len, in.data, in.len, "output");
 		want.c.action[MERIDIAN_ACT_PASS_NONVIP]++;
-		check_counters(&want);
+		fx_check_counters(&fx, &want);
 		return;
 	}
 	ip.src = vip;
@@ -382,7 +372,7 @@ static void run_echo(const char *client, const char *vip, bool answered)
 	tr_check_bytes(res.data, res.len, expect.data, expect.len, "reply");
 	want.c.action[MERIDIAN_ACT_ICMP_REPLY]++;
 	want.c.echo_reply++;
-	check_counters(&want);
+	fx_check_counters(&fx, &want);
 }
 
 static void test_echo(void)

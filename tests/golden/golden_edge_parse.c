@@ -92,74 +92,9 @@ static void keep_for_sweep(const struct pkt *p, const char *what)
 		snprintf(f->name, sizeof(f->name), "%s", case_name);
 }
 
-/* --- counters (the approach of golden_edge.c) ----------------------------- */
-
-static const char *counter_name(size_t i, char *buf, size_t len)
-{
-	static const char *const tail[] = { "lru_hit",	    "lru_miss",
-					    "lru_repick",   "lru_skip",
-					    "icmp_too_big", "icmp_steered",
-					    "echo_reply" };
-
-	if (i < MERIDIAN_ACT_MAX)
-		snprintf(buf, len, "action.%s", meridian_action_name(i));
-	else if (i < MERIDIAN_ACT_MAX + MERIDIAN_DROP_MAX)
-		snprintf(buf, len, "drop.%s",
-			 meridian_drop_name(i - MERIDIAN_ACT_MAX));
-	else
-		snprintf(buf, len, "%s",
-			 tail[i - MERIDIAN_ACT_MAX - MERIDIAN_DROP_MAX]);
-	return buf;
-}
-
-/* Every counter must equal want: the deltas the case named, and no other. */
-static void check_counters(const struct fx_snap *want)
-{
-	const uint64_t *w = (const void *)want, *g;
-	size_t n = sizeof(*want) / sizeof(uint64_t), i;
-	size_t c = sizeof(want->c) / 8, r = c + sizeof(want->region) / 8;
-	size_t v = r + sizeof(want->vip) / 8;
-	struct fx_snap got;
-	char name[64];
-
-	if (!tr_check(fx_snap(&fx, &got) == 0, "reading counters"))
-		return;
-	g = (const void *)&got;
-	for (i = 0; i < n; i++) {
-		if (w[i] == g[i])
-			continue;
-		if (i < c)
-			counter_name(i, name, sizeof(name));
-		else if (i < r)
-			snprintf(name, sizeof(name), "region[%zu].field%zu",
-				 (i - c) / 4, (i - c) % 4);
-		else if (i < v)
-			snprintf(name, sizeof(name), "vip[%zu].field%zu",
-				 (i - r) / 2, (i - r) % 2);
-		else
-			snprintf(name, sizeof(name), "backend[%zu].field%zu",
-				 (i - v) / 2, (i - v) % 2);
-		tr_check(false, "counter %s = %llu, want %llu", name,
-			 (unsigned long long)g[i], (unsigned long long)w[i]);
-	}
-}
-
 static void snap(struct fx_snap *s)
 {
 	tr_check(fx_snap(&fx, s) == 0, "reading counters");
-}
-
-static void want_steered(struct fx_snap *s, uint32_t vip, uint32_t backend,
-			 uint8_t region, size_t in_len, size_t out_len)
-{
-	s->vip[vip].packets++;
-	s->vip[vip].bytes += in_len;
-	s->backend[backend].packets++;
-	s->backend[backend].bytes += in_len;
-	s->region[region].packets++;
-	s->region[region].bytes += in_len;
-	s->region[region].egress_packets++;
-	s->region[region].egress_bytes += out_len;
 }
 
 /* --- tables and expectations ---------------------------------------------- */
@@ -232,14 +167,14 @@ static void expect_steer(const struct pkt *frame, size_t l3_off,
 	tr_check_bytes(res.data, res.len, expect.data, expect.len, "output");
 	tr_check(pkt_check_frame(res.data, res.len, why, sizeof(why)) == 0,
 		 "output malformed: %s", why);
-	want_steered(&want, w->vip, w->backend, w->region, frame->len,
+	fx_want_steered(&want, w->vip, w->backend, w->region, frame->len,
 		     expect.len);
 	want.c.action[MERIDIAN_ACT_TX]++;
 	if (lru_hit)
 		want.c.lru_hit++;
 	else
 		want.c.lru_miss++;
-	check_counters(&want);
+	fx_check_counters(&fx, &want);
 }
 
 static void expect_untouched(const struct pkt *frame)
@@ -253,7 +188,7 @@ static void expect_untouched(const struct pkt *frame)
 		return;
 	tr_check_bytes(res.data, res.len, frame->data, frame->len, "output");
 	want.c.action[MERIDIAN_ACT_PASS_NONVIP]++;
-	check_counters(&want);
+	fx_check_counters(&fx, &want);
 }
 
 /* Dropped; vip counted unless the program stopped before the VIP stage. */
@@ -273,7 +208,7 @@ static void expect_drop(const struct pkt *frame, uint32_t vip,
 		want.vip[vip].packets++;
 		want.vip[vip].bytes += frame->len;
 	}
-	check_counters(&want);
+	fx_check_counters(&fx, &want);
 }
 
 /* --- VLAN ----------------------------------------------------------------- */
@@ -492,7 +427,7 @@ static void expect_refused(const struct pkt *frame, uint32_t vip)
 		pkt_hexdump(stdout, "       out: ", res.data, res.len);
 		return;
 	}
-	check_counters(&want);
+	fx_check_counters(&fx, &want);
 }
 
 /*
@@ -756,14 +691,14 @@ static void frag_run(const struct frag_vip *fv, const struct pkt *frame,
 	if (tr_check(meridian_flow_lookup(&fx.m, &key, &flow) == 0,
 		     "client %s: no lru entry", client))
 		seen->hash = flow.hash;
-	want_steered(&want, fv->vip_id, fv->backend[b], fv->region,
+	fx_want_steered(&want, fv->vip_id, fv->backend[b], fv->region,
 		     frame->len, expect.len);
 	want.c.action[MERIDIAN_ACT_TX]++;
 	if (lru_hit)
 		want.c.lru_hit++;
 	else
 		want.c.lru_miss++;
-	check_counters(&want);
+	fx_check_counters(&fx, &want);
 }
 
 /* Each kind, as the first packet of the flow, lands on one backend. */
@@ -998,7 +933,7 @@ static void expect_echo_reply(const struct pkt *frame, const struct pkt *want)
 	tr_check_bytes(res.data, res.len, want->data, want->len, "output");
 	counters.c.action[MERIDIAN_ACT_ICMP_REPLY]++;
 	counters.c.echo_reply++;
-	check_counters(&counters);
+	fx_check_counters(&fx, &counters);
 }
 
 static void test_echo_vlan(void)
