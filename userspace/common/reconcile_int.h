@@ -2,7 +2,9 @@
 /*
  * Inside the reconciler, shared by its files:
  *   reconcile_kv.c    pure: a small hash table and content hashes
- *   reconcile_plan.c  pure: validation, ring ids, the ordered list of writes
+ *   reconcile_check.c pure: validation of a desired state
+ *   reconcile_rings.c pure: which ring id holds which ring identity
+ *   reconcile_plan.c  pure: the ordered list of writes, and their record
  *   reconcile_read.c  reads the maps into the cache (at create)
  *   reconcile_exec.c  performs the writes, batched, in helper threads
  *   reconcile.c       the public API
@@ -135,6 +137,23 @@ int rc_plan_health(struct rc_cache *c, const struct desired *d,
 int rc_plan_rest(struct rc_cache *c, const struct desired *d,
 		 struct rc_plan *p);
 void rc_plan_free(struct rc_plan *p);
+
+/* reconcile_check.c: logs what is wrong; -EINVAL. */
+int rc_check_desired(const struct desired *d);
+/* Entries of a ring being written must name backend ids the map has. */
+int rc_check_ring_slots(const struct desired_ring *ring, uint32_t i);
+
+/* reconcile_rings.c: p->ring_hash and p->ring_id (RING_NONE) for d. */
+int rc_hash_desired_rings(struct rc_plan *p, const struct desired *d);
+/*
+ * An id for every non-empty ring of d in p->ring_id, claimed in c for
+ * this apply. 0, -EINVAL (identity twice), -ENOSPC, -ENOMEM.
+ */
+int rc_assign_rings(struct rc_cache *c, struct rc_plan *p,
+		    const struct desired *d);
+/* The ring in the map holds desired ring i already. */
+bool rc_ring_holds(const struct rc_ring *ring, const struct rc_plan *p,
+		   const struct desired *d, uint32_t i);
 
 /* Records in c that op was written. 0 or -ENOMEM. */
 int rc_commit(struct rc_cache *c, const struct desired *d,
