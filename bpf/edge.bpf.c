@@ -121,19 +121,26 @@ static __always_inline int fit_ip_length(struct xdp_md *ctx, struct steer *s)
 /* Returns the backend id at the ring slot for hash, or BACKEND_NONE. */
 static __always_inline __u32 ring_pick(__u32 ring_id, __u32 hash)
 {
-	__u32 zero = 0, slot, *size, *id;
+	struct meridian_ring_chunk *head, *chunk;
+	__u32 zero = 0, pos, elem, size;
 	void *ring;
 
 	ring = bpf_map_lookup_elem(&meridian_rings, &ring_id);
 	if (!ring)
 		return MERIDIAN_BACKEND_NONE;
-	size = bpf_map_lookup_elem(ring, &zero);
-	if (!size || !*size || *size > MERIDIAN_RING_MAX)
+	head = bpf_map_lookup_elem(ring, &zero);
+	if (!head)
+		return MERIDIAN_BACKEND_NONE;
+	size = head->id[0];
+	if (!size || size > MERIDIAN_RING_MAX)
 		return MERIDIAN_BACKEND_NONE;
 	/* Rotated so the ring index is independent of the region slot. */
-	slot = 1 + rol32(hash, 16) % *size;
-	id = bpf_map_lookup_elem(ring, &slot);
-	return id ? *id : MERIDIAN_BACKEND_NONE;
+	pos = 1 + rol32(hash, 16) % size;
+	elem = pos / MERIDIAN_RING_LANES;
+	chunk = elem ? bpf_map_lookup_elem(ring, &elem) : head;
+	if (!chunk)
+		return MERIDIAN_BACKEND_NONE;
+	return chunk->id[pos % MERIDIAN_RING_LANES];
 }
 
 /* Flood guard: at most flood_limit new LRU entries per CPU per second. */

@@ -58,8 +58,8 @@ struct meridian_ring_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2);
 	__uint(map_flags, BPF_F_INNER_MAP);
-	__type(key, __u32);
-	__type(value, __u32);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct meridian_ring_chunk));
 };
 
 struct {

@@ -493,22 +493,16 @@ int meridian_region_table_swap(const struct meridian_maps *m,
 			       const struct meridian_region_key *key,
 			       const struct meridian_region_table *table)
 {
-	__u32 zero = 0;
 	int inner, err;
 
 	err = check_region_key(key);
 	if (err)
 		return err;
-	inner = create_inner(REGION_INNER_NAME, sizeof(*table), 1, 0);
+	inner = meridian_region_inner_new(table);
 	if (inner < 0)
 		return inner;
-	err = map_update(inner, REGION_INNER_NAME, &zero, table,
-			 "region table");
-	if (err)
-		goto out;
 	err = map_update(m->region_tables, MERIDIAN_MAP_REGION_TABLES, key,
 			 &inner, "region table");
-out:
 	/* On success the outer map holds the only reference we need. */
 	close(inner);
 	return err;
@@ -561,75 +555,105 @@ static int check_ring(__u32 ring_id, const __u32 *ring, __u32 size)
 	return 0;
 }
 
-static int fill_elementwise(int fd, const __u32 *values, __u32 count)
+/* The ring in its packed layout: position 0 the size, then the ids. */
+static struct meridian_ring_chunk *ring_pack(const __u32 *ring, __u32 size,
+					     __u32 *elems)
 {
-	__u32 key;
+	struct meridian_ring_chunk *chunks;
+
+	*elems = MERIDIAN_RING_ELEMS(size);
+	chunks = calloc(*elems, sizeof(*chunks));
+	if (!chunks)
+		return NULL;
+	chunks[0].id[0] = size;
+	memcpy(&chunks[0].id[1], ring, (size_t)size * sizeof(__u32));
+	return chunks;
+}
+
+static int fill_chunks(int fd, const struct meridian_ring_chunk *chunks,
+		       __u32 elems)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	__u32 done = elems, key;
+	__u32 *keys;
 	int err;
 
-	for (key = 0; key < count; key++) {
-		err = bpf_map_update_elem(fd, &key, &values[key], BPF_ANY);
+	keys = malloc((size_t)elems * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (key = 0; key < elems; key++)
+		keys[key] = key;
+	err = bpf_map_update_batch(fd, keys, chunks, &done, &opts);
+	free(keys);
+	/* Kernels without batch ops for arrays say so in one of these ways. */
+	if (err != -EINVAL && err != -EOPNOTSUPP && err != -524 /* ENOTSUPP */)
+		return err;
+	for (key = 0; key < elems; key++) {
+		err = bpf_map_update_elem(fd, &key, &chunks[key], BPF_ANY);
 		if (err)
 			return err;
 	}
 	return 0;
 }
 
-/* values[0..count) into keys 0..count of a u32 array map. */
-static int fill_u32_array(int fd, const __u32 *values, __u32 count)
+int meridian_ring_inner_new(const __u32 *ring, __u32 size)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
-	__u32 done = count;
-	__u32 *keys;
-	__u32 i;
-	int err;
+	struct meridian_ring_chunk *chunks;
+	__u32 elems;
+	int fd, err;
 
-	keys = malloc((size_t)count * sizeof(*keys));
-	if (!keys)
+	chunks = ring_pack(ring, size, &elems);
+	if (!chunks) {
+		log_err("ring: out of memory for %u entries", size);
 		return -ENOMEM;
-	for (i = 0; i < count; i++)
-		keys[i] = i;
-	err = bpf_map_update_batch(fd, keys, values, &done, &opts);
-	free(keys);
-	/* Kernels without batch ops for arrays say so in one of these ways. */
-	if (err == -EINVAL || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */)
-		err = fill_elementwise(fd, values, count);
-	return err;
+	}
+	fd = create_inner(RING_INNER_NAME, sizeof(*chunks), elems,
+			  RING_INNER_FLAGS);
+	if (fd < 0)
+		goto out;
+	err = fill_chunks(fd, chunks, elems);
+	if (err) {
+		log_err("ring: cannot fill %u entries: %s", size,
+			strerror(-err));
+		close(fd);
+		fd = err;
+	}
+out:
+	free(chunks);
+	return fd;
+}
+
+int meridian_region_inner_new(const struct meridian_region_table *table)
+{
+	__u32 zero = 0;
+	int fd, err;
+
+	fd = create_inner(REGION_INNER_NAME, sizeof(*table), 1, 0);
+	if (fd < 0)
+		return fd;
+	err = map_update(fd, REGION_INNER_NAME, &zero, table, "region table");
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
 }
 
 int meridian_ring_swap(const struct meridian_maps *m, __u32 ring_id,
 		       const __u32 *ring, __u32 size)
 {
-	__u32 *values;
 	int inner, err;
 
 	err = check_ring(ring_id, ring, size);
 	if (err)
 		return err;
-	values = malloc(((size_t)size + 1) * sizeof(*values));
-	if (!values) {
-		log_err("ring %u: out of memory for %u entries", ring_id, size);
-		return -ENOMEM;
-	}
-	values[0] = size;
-	memcpy(values + 1, ring, (size_t)size * sizeof(*values));
-	inner = create_inner(RING_INNER_NAME, sizeof(__u32), size + 1,
-			     RING_INNER_FLAGS);
-	if (inner < 0) {
-		err = inner;
-		goto out_free;
-	}
-	err = fill_u32_array(inner, values, size + 1);
-	if (err) {
-		log_err("ring %u: cannot fill %u entries: %s", ring_id,
-			size + 1, strerror(-err));
-		goto out_close;
-	}
+	inner = meridian_ring_inner_new(ring, size);
+	if (inner < 0)
+		return inner;
 	err = map_update(m->rings, MERIDIAN_MAP_RINGS, &ring_id, &inner,
 			 "ring");
-out_close:
+	/* On success the outer map holds the only reference we need. */
 	close(inner);
-out_free:
-	free(values);
 	return err;
 }
 
@@ -638,41 +662,40 @@ int meridian_ring_delete(const struct meridian_maps *m, __u32 ring_id)
 	return map_delete(m->rings, MERIDIAN_MAP_RINGS, &ring_id, "ring");
 }
 
-static int read_u32_array(int fd, __u32 first, __u32 *out, __u32 count)
+int meridian_ring_inner_read(int fd, __u32 *ring, __u32 cap, __u32 *size)
 {
-	__u32 i, key;
+	struct meridian_ring_chunk chunk;
+	__u32 elem, pos, n = 0;
 	int err;
 
-	for (i = 0; i < count; i++) {
-		key = first + i;
-		err = bpf_map_lookup_elem(fd, &key, &out[i]);
+	for (elem = 0;; elem++) {
+		err = bpf_map_lookup_elem(fd, &elem, &chunk);
 		if (err)
 			return err;
+		if (elem == 0) {
+			*size = chunk.id[0];
+			if (*size > cap)
+				return -ENOSPC;
+		}
+		for (pos = elem ? 0 : 1; pos < MERIDIAN_RING_LANES; pos++) {
+			if (n == *size)
+				return 0;
+			ring[n++] = chunk.id[pos];
+		}
 	}
-	return 0;
 }
 
 int meridian_ring_get(const struct meridian_maps *m, __u32 ring_id,
 		      __u32 *ring, __u32 cap, __u32 *size)
 {
-	__u32 zero = 0;
 	int inner, err;
 
 	inner = open_inner(m->rings, MERIDIAN_MAP_RINGS, &ring_id, "ring");
 	if (inner < 0)
 		return inner;
-	err = map_lookup(inner, RING_INNER_NAME, &zero, size, "ring");
-	if (err)
-		goto out;
-	if (*size > cap) {
-		err = -ENOSPC;
-		goto out;
-	}
-	err = read_u32_array(inner, 1, ring, *size);
-	if (err)
-		log_err("ring %u: cannot read %u entries: %s", ring_id, *size,
-			strerror(-err));
-out:
+	err = meridian_ring_inner_read(inner, ring, cap, size);
+	if (err && err != -ENOSPC)
+		log_err("ring %u: cannot read: %s", ring_id, strerror(-err));
 	close(inner);
 	return err;
 }

@@ -120,6 +120,17 @@ int meridian_ring_delete(const struct meridian_maps *m, __u32 ring_id);
 int meridian_ring_get(const struct meridian_maps *m, __u32 ring_id,
 		      __u32 *ring, __u32 cap, __u32 *size);
 
+/*
+ * The inner maps themselves, for writers that batch their outer updates
+ * (each outer update waits out an RCU grace period in the kernel). They
+ * return a filled inner map's fd, which the caller closes once the outer
+ * map holds it, or -errno. Ring contents are not checked here.
+ */
+int meridian_ring_inner_new(const __u32 *ring, __u32 size);
+int meridian_region_inner_new(const struct meridian_region_table *table);
+/* Reads a ring's inner map (fd) the way meridian_ring_get does. */
+int meridian_ring_inner_read(int fd, __u32 *ring, __u32 cap, __u32 *size);
+
 /* Counters, summed over all CPUs. */
 int meridian_counters_read(const struct meridian_maps *m,
 			   struct meridian_counters *out);

@@ -29,8 +29,20 @@
 #define MERIDIAN_REGION_NONE 0xff /* slot with no eligible region */
 #define MERIDIAN_RING_NONE 0xffff
 
-/* Maglev ring: element 0 holds the ring size M, elements 1..M backend ids. */
+/*
+ * Maglev ring, packed MERIDIAN_RING_LANES ids to an element so a ring of
+ * thousands of slots is written in a few hundred copies, not thousands.
+ * Flat position 0 holds the ring size M, positions 1..M the backend ids;
+ * position p lives in element p / LANES, lane p % LANES.
+ */
 #define MERIDIAN_RING_MAX 65537 /* largest ring size the data plane takes */
+#define MERIDIAN_RING_LANES 64
+#define MERIDIAN_RING_ELEMS(size)                                              \
+	(((size) + MERIDIAN_RING_LANES) / MERIDIAN_RING_LANES)
+
+struct meridian_ring_chunk {
+	__u32 id[MERIDIAN_RING_LANES];
+};
 
 #define MERIDIAN_BACKEND_NONE 0xffffffffu
 

@@ -27,16 +27,6 @@ static uint32_t batch_limit(void)
 	return n > BATCH_MAX ? BATCH_MAX : (uint32_t)n;
 }
 
-static uint32_t *sequence(uint32_t n)
-{
-	uint32_t *keys = malloc((size_t)n * sizeof(*keys));
-	uint32_t i;
-
-	for (i = 0; keys && i < n; i++)
-		keys[i] = i;
-	return keys;
-}
-
 int reconciler_create(struct reconciler **out, const struct meridian_maps *m)
 {
 	struct reconciler *r;
@@ -51,11 +41,9 @@ int reconciler_create(struct reconciler **out, const struct meridian_maps *m)
 	}
 	r->maps = *m;
 	r->batch_max = batch_limit();
-	r->keys = sequence(MERIDIAN_RING_MAX + 1);
-	err = r->keys ? rc_cache_init(&r->cache) : -ENOMEM;
+	err = rc_cache_init(&r->cache);
 	if (err) {
 		log_err("reconcile: out of memory");
-		free(r->keys);
 		free(r);
 		return err;
 	}
@@ -83,7 +71,6 @@ void reconciler_destroy(struct reconciler *r)
 		return;
 	rc_join_pending(r, false);
 	rc_cache_free(&r->cache);
-	free(r->keys);
 	free(r);
 }
 
@@ -145,8 +132,7 @@ int reconciler_ring_id(const struct reconciler *r, uint64_t identity)
 
 size_t reconciler_memory(const struct reconciler *r)
 {
-	return sizeof(*r) + (MERIDIAN_RING_MAX + 1) * sizeof(*r->keys) +
-	       rc_cache_memory(&r->cache);
+	return sizeof(*r) + rc_cache_memory(&r->cache);
 }
 
 void reconciler_set_log(struct reconciler *r, reconcile_log_fn fn, void *arg)

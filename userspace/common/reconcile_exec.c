@@ -30,8 +30,6 @@
  * Inner maps must have the shape of the templates in bpf/maps.h, as those
  * meridian_access.c creates: tables one element, rings BPF_F_INNER_MAP.
  */
-#define TABLE_INNER_NAME "meridian_rt"
-#define RING_INNER_NAME "meridian_ring"
 
 #define MAX_PENDING 32 /* helper threads waiting out grace periods */
 /*
@@ -369,20 +367,6 @@ static int ops_done(struct exec_ctx *x, const struct rc_op *ops, uint32_t n)
 
 /* --- inner maps --------------------------------------------------------- */
 
-static int inner_create(const char *name, __u32 value_size, __u32 entries,
-			__u32 flags)
-{
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = flags);
-	int fd;
-
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name, sizeof(__u32), value_size,
-			    entries, &opts);
-	if (fd < 0)
-		log_err("cannot create inner map %s (%u entries): %s", name,
-			entries, strerror(-fd));
-	return fd;
-}
-
 static int map_id_of(int fd, uint32_t *id)
 {
 	struct bpf_map_info info = {};
@@ -403,73 +387,28 @@ static int table_inner(struct exec_ctx *x, const struct rc_op *op)
 {
 	const struct desired_table *t = &x->d->tables[op->pub.index];
 	struct meridian_region_table table;
-	__u32 zero = 0;
-	int fd, err;
+	int fd;
 
 	table.generation = x->d->generation;
 	table.flags = t->table.flags;
 	rc_table_ring_ids(x->p, t, table.ring);
 	memcpy(table.slot, t->table.slot, sizeof(table.slot));
-	fd = inner_create(TABLE_INNER_NAME, sizeof(table), 1, 0);
+	fd = meridian_region_inner_new(&table);
 	if (fd < 0)
-		return fd;
-	err = bpf_map_update_elem(fd, &zero, &table, BPF_ANY);
-	if (err) {
 		log_err("region table (vip %u, class %u): cannot fill: %s",
-			t->key.vip_id, t->key.class_id, strerror(-err));
-		close(fd);
-		return err;
-	}
+			t->key.vip_id, t->key.class_id, strerror(-fd));
 	return fd;
 }
 
-static int fill_array(int fd, const uint32_t *keys, const uint32_t *values,
-		      uint32_t count)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	uint32_t done = count, i;
-	int err;
-
-	err = bpf_map_update_batch(fd, keys, values, &done, &opts);
-	if (!batch_unsupported(err))
-		return err;
-	for (i = 0; i < count; i++) {
-		err = bpf_map_update_elem(fd, &keys[i], &values[i], BPF_ANY);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-/* Element 0 holds the size, 1..size the backend ids. */
 static int ring_inner(struct exec_ctx *x, const struct rc_op *op)
 {
 	const struct desired_ring *ring = &x->d->rings[op->pub.index];
-	uint32_t *values;
-	int fd, err;
+	int fd;
 
-	values = malloc(((size_t)ring->size + 1) * sizeof(*values));
-	if (!values) {
-		log_err("ring %u: out of memory for %u entries", op->pub.key.id,
-			ring->size);
-		return -ENOMEM;
-	}
-	values[0] = ring->size;
-	memcpy(values + 1, ring->slots, (size_t)ring->size * sizeof(*values));
-	fd = inner_create(RING_INNER_NAME, sizeof(__u32), ring->size + 1,
-			  BPF_F_INNER_MAP);
-	if (fd < 0) {
-		free(values);
-		return fd;
-	}
-	err = fill_array(fd, x->r->keys, values, ring->size + 1);
-	free(values);
-	if (err) {
+	fd = meridian_ring_inner_new(ring->slots, ring->size);
+	if (fd < 0)
 		log_err("ring %u: cannot fill %u entries: %s", op->pub.key.id,
-			ring->size + 1, strerror(-err));
-		close(fd);
-		return err;
-	}
+			ring->size, strerror(-fd));
 	return fd;
 }
 

@@ -172,7 +172,6 @@ struct reconciler {
 	void *log_arg;
 	struct rc_async *pending; /* helper threads not yet joined */
 	uint32_t n_pending;
-	uint32_t *keys; /* 0, 1, 2, ...: keys for filling inner arrays */
 	uint32_t batch_max; /* inner map fds held open at once */
 };
 

@@ -151,30 +151,10 @@ out:
 	return err;
 }
 
-/* Reads all size + 1 elements of a ring's inner map into values. */
-static int read_ring_values(struct reconciler *r, int fd, uint32_t *keys,
-			    uint32_t *values, uint32_t count)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	uint32_t got = count, out, i;
-	int err;
-
-	err = bpf_map_lookup_batch(fd, NULL, &out, keys, values, &got, &opts);
-	if ((!err || err == -ENOENT) && got == count)
-		return 0;
-	for (i = 0; i < count; i++) {
-		err = bpf_map_lookup_elem(fd, &r->keys[i], &values[i]);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static int read_ring(struct reconciler *r, uint32_t id, uint32_t *keys,
-		     uint32_t *values)
+static int read_ring(struct reconciler *r, uint32_t id, uint32_t *values)
 {
 	struct rc_ring *ring = &r->cache.rings[id];
-	uint32_t inner_id, zero = 0, size;
+	uint32_t inner_id, size;
 	int fd, err;
 
 	err = bpf_map_lookup_elem(r->maps.rings, &id, &inner_id);
@@ -183,41 +163,35 @@ static int read_ring(struct reconciler *r, uint32_t id, uint32_t *keys,
 	fd = bpf_map_get_fd_by_id(inner_id);
 	if (fd < 0)
 		return fd == -ENOENT ? 0 : fd;
-	err = bpf_map_lookup_elem(fd, &zero, &size);
-	if (!err && (size == 0 || size > MERIDIAN_RING_MAX))
+	err = meridian_ring_inner_read(fd, values, MERIDIAN_RING_MAX, &size);
+	if (!err && size == 0)
 		err = -EPROTO;
-	if (!err)
-		err = read_ring_values(r, fd, keys, values, size + 1);
 	close(fd);
 	if (err)
 		return err;
 	ring->present = 1;
 	ring->known = 0;
 	ring->size = size;
-	ring->hash = rc_ring_hash(values + 1, size);
+	ring->hash = rc_ring_hash(values, size);
 	return 0;
 }
 
 static int read_rings(struct reconciler *r)
 {
-	uint32_t *keys, *values, id;
+	uint32_t *values, id;
 	int err = 0;
 
-	keys = malloc((MERIDIAN_RING_MAX + 1) * sizeof(*keys));
-	values = malloc((MERIDIAN_RING_MAX + 1) * sizeof(*values));
-	if (!keys || !values) {
-		err = -ENOMEM;
+	values = malloc(MERIDIAN_RING_MAX * sizeof(*values));
+	if (!values) {
 		log_err("reconcile: out of memory reading rings");
-		goto out;
+		return -ENOMEM;
 	}
 	for (id = 0; !err && id < MERIDIAN_MAX_RINGS; id++) {
-		err = read_ring(r, id, keys, values);
+		err = read_ring(r, id, values);
 		if (err)
 			log_err("reconcile: cannot read ring %u: %s", id,
 				strerror(-err));
 	}
-out:
-	free(keys);
 	free(values);
 	return err;
 }
