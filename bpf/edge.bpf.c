@@ -11,9 +11,8 @@
 #include "encap.h"
 #include "icmp.h"
 #include "counters.h"
+#include "nexthop.h"
 
-#define AF_INET 2
-#define AF_INET6 10
 #define NSEC_PER_SEC 1000000000ull
 
 /* The per-packet working set, kept together to spare the stack. */
@@ -228,10 +227,15 @@ static __always_inline int choose_backend(struct steer *s,
 					  const struct meridian_config *cfg,
 					  int *pass)
 {
-	struct meridian_flow *hit;
+	struct meridian_flow *hit = NULL;
 	int ret;
 
-	hit = bpf_map_lookup_elem(&meridian_flows, &s->key);
+	/*
+	 * A SYN opens a connection: it follows the current tables even if
+	 * the tuple was used before, so its LRU lookup can be skipped.
+	 */
+	if (!s->p.tcp_syn)
+		hit = bpf_map_lookup_elem(&meridian_flows, &s->key);
 	if (hit) {
 		s->backend = backend_get(hit->backend);
 		if (s->backend && s->backend->up) {
@@ -270,28 +274,6 @@ static __always_inline void outer_fill(struct outer *o, const struct steer *s,
 	outer_source(o, cfg, s->flow.hash);
 }
 
-static __always_inline int fib_lookup_outer(struct xdp_md *ctx,
-					    const struct outer *o,
-					    const struct pkt *p,
-					    struct bpf_fib_lookup *fib)
-{
-	__builtin_memset(fib, 0, sizeof(*fib));
-	fib->ifindex = ctx->ingress_ifindex;
-	fib->tot_len = o->tot_len;
-	fib->l4_protocol = inner_ipproto(p);
-	if (o->family == MERIDIAN_AF_INET) {
-		fib->family = AF_INET;
-		fib->tos = p->tos;
-		fib->ipv4_src = o->src[0];
-		fib->ipv4_dst = o->dst[0];
-	} else {
-		fib->family = AF_INET6;
-		__builtin_memcpy(fib->ipv6_src, o->src, 16);
-		__builtin_memcpy(fib->ipv6_dst, o->dst, 16);
-	}
-	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
-}
-
 /* Over the path MTU once encapsulated: tell the client, if it listens. */
 static __always_inline int too_big(struct xdp_md *ctx, struct steer *s,
 				   __u32 path_mtu, __u32 overhead)
@@ -315,19 +297,22 @@ static __always_inline int forward(struct xdp_md *ctx, struct steer *s,
 				   const struct meridian_config *cfg)
 {
 	__u32 mtu = cfg->mtu ? cfg->mtu : DEFAULT_MTU;
-	struct bpf_fib_lookup fib;
 	struct outer o = {};
+	struct nexthop *nh;
 	struct ethhdr *eth;
 	void *end;
 	int rc;
 
 	outer_fill(&o, s, cfg);
-	rc = fib_lookup_outer(ctx, &o, &s->p, &fib);
-	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && fib.mtu_result < mtu)
-		mtu = fib.mtu_result;
+	nh = nexthop_get(ctx, s->flow.backend, &o, &s->p, &rc);
+	if (nh && rc != BPF_FIB_LKUP_RET_SUCCESS &&
+	    rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return drop(s->cnt, MERIDIAN_DROP_FIB);
+	if (nh && nh->mtu < mtu)
+		mtu = nh->mtu;
 	if (o.tot_len > mtu)
 		return too_big(ctx, s, mtu, o.hlen);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+	if (!nh)
 		return drop(s->cnt, MERIDIAN_DROP_FIB);
 	if (encapsulate(ctx, &s->p, &o, s->flow.hash))
 		return drop(s->cnt, MERIDIAN_DROP_ENCAP);
@@ -341,12 +326,12 @@ static __always_inline int forward(struct xdp_md *ctx, struct steer *s,
 	end = (void *)(long)ctx->data_end;
 	if ((void *)(eth + 1) > end)
 		return drop(s->cnt, MERIDIAN_DROP_ENCAP);
-	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
-	if (fib.ifindex == ctx->ingress_ifindex)
+	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
+	if (nh->ifindex == ctx->ingress_ifindex)
 		return verdict(s->cnt, MERIDIAN_ACT_TX, XDP_TX);
 	return verdict(s->cnt, MERIDIAN_ACT_REDIRECT,
-		       bpf_redirect(fib.ifindex, 0));
+		       bpf_redirect(nh->ifindex, 0));
 }
 
 static __always_inline int steer_to_backend(struct xdp_md *ctx,

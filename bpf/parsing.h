@@ -80,6 +80,7 @@ struct pkt {
 	__u8 icmp_type; /* valid when proto is ICMP or ICMPv6 */
 	__u8 vlan_tags;
 	__u8 icmp_error; /* tuple taken reversed from an ICMP error */
+	__u8 tcp_syn; /* SYN without ACK: a connection being opened */
 	__u16 l3_off; /* offset of the IP header from data */
 	__u16 l4_off; /* offset of the L4 header from data */
 	__u16 l4_end; /* end of the L4 bytes parsed: the IP length must reach */
@@ -244,6 +245,7 @@ static __always_inline int parse_l4(void *pos, void *end, struct pkt *p)
 			return PARSE_TRUNCATED;
 		p->sport = tcp->source;
 		p->dport = tcp->dest;
+		p->tcp_syn = tcp->syn && !tcp->ack;
 		p->l4_end += sizeof(*tcp);
 		return PARSE_OK;
 	case IPPROTO_UDP:
