@@ -34,10 +34,13 @@ GOLDEN_SRCS := $(wildcard tests/golden/golden_*.c)
 GOLDEN_BINS := $(patsubst tests/golden/%.c,$(BUILD)/tests/%,$(GOLDEN_SRCS))
 BENCH_SRCS := $(wildcard selftests/bench/*.c)
 BENCH_BINS := $(patsubst selftests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+TOOL_SRCS := $(wildcard selftests/tools/*.c)
+TOOL_BINS := $(patsubst selftests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
 .PHONY: all deps test selftest check bench bench-dp demo install clean
 
-all: $(BPF_OBJS) $(PROGS) $(UNIT_BINS) $(GOLDEN_BINS) $(BENCH_BINS)
+all: $(BPF_OBJS) $(PROGS) $(UNIT_BINS) $(GOLDEN_BINS) $(BENCH_BINS) \
+	$(TOOL_BINS)
 
 deps:
 	@./deploy/deps.sh
@@ -75,6 +78,10 @@ $(BUILD)/bench/%: selftests/bench/%.c $(GOLDEN_LIB_SRCS) $(LIBMERIDIAN) \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/golden $< $(GOLDEN_LIB_SRCS) $(LIBMERIDIAN) \
 		$(LIBS) -o $@
+
+$(BUILD)/tools/%: selftests/tools/%.c $(LIBMERIDIAN) $(COMMON_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(LIBMERIDIAN) $(LIBS) -o $@
 
 test: deps all
 	@./tests/run.sh $(UNIT_BINS) $(GOLDEN_BINS)

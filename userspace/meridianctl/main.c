@@ -19,6 +19,7 @@ static const struct {
 	{ "drain", cmd_drain },
 	{ "undrain", cmd_undrain },
 	{ "weight", cmd_weight },
+	{ "decap", cmd_decap },
 };
 
 void usage(FILE *out)
@@ -33,6 +34,12 @@ void usage(FILE *out)
 		"  meridianctl drain REGION|BACKEND [--over DURATION]\n"
 		"  meridianctl undrain REGION|BACKEND\n"
 		"  meridianctl weight REGION N|reset\n"
+		"  meridianctl decap attach DEV [--addr ADDR]... [--obj PATH]\n"
+		"                               [--mode native|generic] "
+		"[--pin-dir DIR]\n"
+		"  meridianctl decap detach DEV [--pin-dir DIR]\n"
+		"  meridianctl decap add|del ADDR... [--pin-dir DIR]\n"
+		"  meridianctl decap stats [-j] [--pin-dir DIR]\n"
 		"  meridianctl help\n"
 		"\n"
 		"attach  load the edge program, pin its maps under DIR (maps\n"
@@ -49,6 +56,9 @@ void usage(FILE *out)
 		"undrain back to full weight\n"
 		"weight  set a region's weight for every VIP (0..1000, e.g. a\n"
 		"        10 %% canary), or reset it to the config's\n"
+		"decap   on a backend: load bpf/decap.bpf.o on DEV (link at\n"
+		"        DIR/decap_link_DEV), set the tunnel addresses it\n"
+		"        strips (add, del) and show them with its counters\n"
 		"-v      debug logging, libbpf's included\n"
 		"\n"
 		"DIR defaults to %s; programs loaded with ip link\n"

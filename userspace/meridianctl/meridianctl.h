@@ -28,6 +28,8 @@ int cmd_status(int argc, char **argv);
 int cmd_drain(int argc, char **argv);
 int cmd_undrain(int argc, char **argv);
 int cmd_weight(int argc, char **argv);
+/* decap.c: the backends' decapsulation program. */
+int cmd_decap(int argc, char **argv);
 
 void usage(FILE *out);
 
