@@ -41,6 +41,19 @@ void fx_teardown(struct fx *f)
 		tr_obj_close(f->obj);
 }
 
+bool fx_setup_failed(struct fx *f, int err)
+{
+	if (!err)
+		return false;
+	if (err != -EPERM) {
+		tr_case_begin("setup");
+		tr_check(false, "fixture setup failed: %d", err);
+		tr_case_end();
+	}
+	fx_teardown(f);
+	return true;
+}
+
 static int addr_words(const char *text, __u32 addr[4], __u8 *family)
 {
 	int fam = pkt_addr(text, (uint8_t *)addr);

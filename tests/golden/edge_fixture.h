@@ -68,6 +68,12 @@ struct fx_snap {
 /* Namespace, object and a default config. Non-zero: skip or fail all. */
 int fx_setup(struct fx *f);
 void fx_teardown(struct fx *f);
+/*
+ * For main(): with err from the setup steps, records a failed setup case
+ * (not-root was already recorded as skipped by the harness), tears down and
+ * returns true: the caller then returns tr_summary().
+ */
+bool fx_setup_failed(struct fx *f, int err);
 
 /* Backends, rings and VIPs of the table above. */
 int fx_topology(struct fx *f);

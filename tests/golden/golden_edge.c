@@ -578,16 +578,10 @@ int main(void)
 {
 	int err = fx_setup(&fx);
 
-	if (err || fx_topology(&fx)) {
-		tr_case_begin("setup");
-		if (err == -EPERM)
-			tr_case_skip("needs root for a network namespace");
-		else
-			tr_check(false, "fixture setup failed: %d", err);
-		tr_case_end();
-		fx_teardown(&fx);
+	if (!err)
+		err = fx_topology(&fx);
+	if (fx_setup_failed(&fx, err))
 		return tr_summary();
-	}
 	test_encap_table();
 	test_not_vip();
 	test_fib_failure();

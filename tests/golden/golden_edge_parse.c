@@ -1660,18 +1660,8 @@ static int setup(void)
 
 int main(void)
 {
-	int err = setup();
-
-	if (err) {
-		begin("setup");
-		if (err == -EPERM)
-			tr_case_skip("needs root for a network namespace");
-		else
-			tr_check(false, "fixture setup failed: %d", err);
-		tr_case_end();
-		fx_teardown(&fx);
+	if (fx_setup_failed(&fx, setup()))
 		return tr_summary();
-	}
 	test_vlan_steered();
 	test_vlan_untouched();
 	test_ipv4_options();

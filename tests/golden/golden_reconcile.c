@@ -1338,16 +1338,8 @@ out:
 
 int main(void)
 {
-	int err = fx_setup(&fx);
-
-	if (err) {
-		if (err != -EPERM) {
-			tr_case_begin("setup");
-			tr_check(false, "fixture setup failed: %d", err);
-			tr_case_end();
-		}
+	if (fx_setup_failed(&fx, fx_setup(&fx)))
 		return tr_summary();
-	}
 	small_cases();
 	scale_cases();
 	fx_teardown(&fx);
