@@ -21,22 +21,18 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <net/if.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <linux/if_link.h>
-#include <linux/magic.h>
 
 #include "log.h"
 #include "meridianctl.h"
+#include "xdp_link.h"
 
 #define DECAP_OBJ_INSTALLED "/usr/lib/meridian/decap.bpf.o"
 #define DECAP_OBJ_BUILD "./bpf/decap.bpf.o"
@@ -45,10 +41,7 @@
 
 struct decap_args {
 	const char *sub;
-	const char *dev;
-	const char *obj_path;
-	const char *pin_dir;
-	bool generic;
+	struct xdp_target xdp; /* pin_dir for every subcommand */
 	bool json;
 	char **addrs; /* attach: --addr values; add/del: the operands */
 	int n_addrs;
@@ -124,16 +117,6 @@ static int pin_path(char *buf, size_t size, const char *dir, const char *name)
 	return -ENAMETOOLONG;
 }
 
-static int link_pin_path(char *buf, size_t size, const struct decap_args *a)
-{
-	if (snprintf(buf, size, "%s/" DECAP_LINK_PREFIX "%s", a->pin_dir,
-		     a->dev) < (int)size)
-		return 0;
-	log_err("link pin path for %s under %s is too long", a->dev,
-		a->pin_dir);
-	return -ENAMETOOLONG;
-}
-
 /* A pinned decap map, checked to be the shape this build expects. */
 static int open_decap_map(const char *dir, const char *name, __u32 key_size,
 			  __u32 value_size)
@@ -166,209 +149,66 @@ static int open_decap_map(const char *dir, const char *name, __u32 key_size,
 	return fd;
 }
 
-/* mkdir -p, then insist on bpffs: pins anywhere else fail obscurely. */
-static int make_pin_dir(const char *dir)
+/* ---- attach, detach, add, del ---- */
+
+/* Written before the link exists, so the program never runs without them. */
+static int store_attach_addrs(const struct decap_args *a,
+			      struct bpf_object *obj)
 {
-	char path[PATH_MAX];
-	size_t i, len = strlen(dir);
-	struct statfs fs;
+	int fd;
 
-	if (len == 0 || len >= sizeof(path)) {
-		log_err("bad pin directory '%s'", dir);
-		return -EINVAL;
-	}
-	memcpy(path, dir, len + 1);
-	for (i = 1; i <= len; i++) {
-		if (path[i] != '/' && path[i] != '\0')
-			continue;
-		path[i] = '\0';
-		if (mkdir(path, 0700) && errno != EEXIST) {
-			log_err("cannot create %s: %s", path, strerror(errno));
-			return -errno;
-		}
-		path[i] = dir[i];
-	}
-	if (statfs(dir, &fs) || fs.f_type != BPF_FS_MAGIC) {
-		log_err("%s is not on a bpf filesystem; mount one with "
-			"'mount -t bpf bpf /sys/fs/bpf'",
-			dir);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* ---- attach ---- */
-
-static int check_free(int ifindex, const struct decap_args *a,
-		      const char *link_path)
-{
-	LIBBPF_OPTS(bpf_xdp_query_opts, query);
-	int err;
-
-	err = bpf_xdp_query(ifindex, 0, &query);
-	if (err) {
-		log_err("cannot query XDP state of %s: %s", a->dev,
-			strerror(-err));
-		return err;
-	}
-	if (query.attach_mode != XDP_ATTACHED_NONE) {
-		log_err("%s already has an XDP program (prog id %u); detach "
-			"it first",
-			a->dev, query.prog_id);
-		return -EBUSY;
-	}
-	if (access(link_path, F_OK) == 0) {
-		log_err("%s exists from an earlier attach; run 'meridianctl "
-			"decap detach %s' first",
-			link_path, a->dev);
-		return -EEXIST;
-	}
-	return 0;
-}
-
-static struct bpf_object *load_decap(const struct decap_args *a,
-				     struct bpf_program **prog_out)
-{
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = a->pin_dir);
-	struct bpf_program *prog, *decap = NULL;
-	struct bpf_object *obj;
-	int err;
-
-	obj = bpf_object__open_file(a->obj_path, &opts);
-	if (!obj) {
-		log_err("cannot open %s: %s", a->obj_path, strerror(errno));
-		return NULL;
-	}
-	bpf_object__for_each_program(prog, obj) {
-		if (!strcmp(bpf_program__name(prog), DECAP_PROG_NAME))
-			decap = prog;
-		else
-			bpf_program__set_autoload(prog, false);
-	}
-	if (!decap) {
-		log_err("%s has no program named %s", a->obj_path,
-			DECAP_PROG_NAME);
-		goto err_close;
-	}
-	err = bpf_object__load(obj);
-	if (err) {
-		log_err("cannot load %s: %s (a pinned map under %s that does "
-			"not match this object also fails here)",
-			a->obj_path, strerror(-err), a->pin_dir);
-		goto err_close;
-	}
-	*prog_out = decap;
-	return obj;
-
-err_close:
-	bpf_object__close(obj);
-	return NULL;
-}
-
-static int link_and_pin(struct bpf_program *prog, int ifindex,
-			const struct decap_args *a, const char *link_path)
-{
-	LIBBPF_OPTS(bpf_link_create_opts, opts,
-		    .flags = a->generic ? XDP_FLAGS_SKB_MODE :
-					  XDP_FLAGS_DRV_MODE);
-	int fd, err;
-
-	fd = bpf_link_create(bpf_program__fd(prog), ifindex, BPF_XDP, &opts);
+	fd = bpf_object__find_map_fd_by_name(obj, MERIDIAN_MAP_DECAP_ADDRS);
 	if (fd < 0) {
-		log_err("cannot attach %s to %s in %s mode: %s",
-			DECAP_PROG_NAME, a->dev,
-			a->generic ? "generic" : "native", strerror(-fd));
+		log_err("%s has no map %s", a->xdp.obj_path,
+			MERIDIAN_MAP_DECAP_ADDRS);
 		return fd;
 	}
-	/* Closing an unpinned link detaches it, so a failed pin undoes all. */
-	err = bpf_obj_pin(fd, link_path);
-	if (err)
-		log_err("cannot pin link at %s: %s", link_path,
-			strerror(-err));
-	close(fd);
-	return err;
+	return update_addrs(fd, a->addrs, a->n_addrs, true);
 }
 
 static int do_attach(const struct decap_args *a)
 {
-	struct bpf_program *prog = NULL;
-	char link_path[PATH_MAX];
-	struct bpf_object *obj;
-	int ifindex, map_fd, err;
+	const struct xdp_target *t = &a->xdp;
+	struct xdp_attach at;
+	int err;
 
-	ifindex = if_nametoindex(a->dev);
-	if (!ifindex) {
-		log_err("no device %s: %s", a->dev, strerror(errno));
-		return -ENODEV;
-	}
-	err = link_pin_path(link_path, sizeof(link_path), a);
-	if (!err)
-		err = make_pin_dir(a->pin_dir);
-	if (!err)
-		err = check_free(ifindex, a, link_path);
+	err = xdp_attach_begin(t, &at);
 	if (err)
-		return err;
-	obj = load_decap(a, &prog);
-	if (!obj)
-		return -EINVAL;
-	map_fd = bpf_object__find_map_fd_by_name(obj, MERIDIAN_MAP_DECAP_ADDRS);
-	err = map_fd < 0 ? map_fd : 0;
+		goto out;
+	err = store_attach_addrs(a, at.obj);
 	if (err)
-		log_err("%s has no map %s", a->obj_path,
-			MERIDIAN_MAP_DECAP_ADDRS);
-	if (!err)
-		err = update_addrs(map_fd, a->addrs, a->n_addrs, true);
-	if (!err)
-		err = link_and_pin(prog, ifindex, a, link_path);
-	if (!err)
-		printf("attached %s to %s in %s mode; link pinned at %s, "
-		       "maps under %s\n",
-		       DECAP_PROG_NAME, a->dev,
-		       a->generic ? "generic" : "native", link_path,
-		       a->pin_dir);
-	bpf_object__close(obj);
+		goto out;
+	err = xdp_attach_commit(t, &at);
+	if (err)
+		goto out;
+	printf("attached %s to %s in %s mode; link pinned at %s, "
+	       "maps under %s\n",
+	       t->prog_name, t->dev, xdp_mode_name(t->generic), at.link_path,
+	       t->pin_dir);
+out:
+	xdp_attach_end(&at);
 	return err;
 }
 
 static int do_detach(const struct decap_args *a)
 {
-	char link_path[PATH_MAX];
-	struct bpf_link *link;
+	const struct xdp_target *t = &a->xdp;
+	__u32 prog = 0;
 	int err;
 
-	err = link_pin_path(link_path, sizeof(link_path), a);
+	err = xdp_detach_pinned(t, &prog);
 	if (err)
 		return err;
-	link = bpf_link__open(link_path);
-	if (!link) {
-		err = -errno;
-		log_err("no decap link for %s at %s: %s", a->dev, link_path,
-			strerror(errno));
-		return err;
-	}
-	err = bpf_link__detach(link);
-	if (err) {
-		log_err("cannot detach %s: %s", link_path, strerror(-err));
-		goto out;
-	}
-	if (unlink(link_path)) {
-		err = -errno;
-		log_err("detached, but cannot remove %s: %s", link_path,
-			strerror(errno));
-		goto out;
-	}
-	printf("detached %s from %s; maps stay pinned under %s\n",
-	       DECAP_PROG_NAME, a->dev, a->pin_dir);
-out:
-	bpf_link__destroy(link);
-	return err;
+	printf("detached %s (prog id %u) from %s; maps stay pinned under %s\n",
+	       t->prog_name, prog, t->dev, t->pin_dir);
+	return 0;
 }
 
 static int do_update(const struct decap_args *a, bool add)
 {
 	int fd, err;
 
-	fd = open_decap_map(a->pin_dir, MERIDIAN_MAP_DECAP_ADDRS,
+	fd = open_decap_map(a->xdp.pin_dir, MERIDIAN_MAP_DECAP_ADDRS,
 			    sizeof(struct meridian_decap_key), sizeof(__u32));
 	if (fd < 0)
 		return fd;
@@ -455,12 +295,12 @@ static int do_stats(const struct decap_args *a)
 	__u64 sum[MERIDIAN_DECAP_MAX];
 	int addrs, stats, err;
 
-	addrs = open_decap_map(a->pin_dir, MERIDIAN_MAP_DECAP_ADDRS,
+	addrs = open_decap_map(a->xdp.pin_dir, MERIDIAN_MAP_DECAP_ADDRS,
 			       sizeof(struct meridian_decap_key),
 			       sizeof(__u32));
 	if (addrs < 0)
 		return addrs;
-	stats = open_decap_map(a->pin_dir, MERIDIAN_MAP_DECAP_STATS,
+	stats = open_decap_map(a->xdp.pin_dir, MERIDIAN_MAP_DECAP_STATS,
 			       sizeof(__u32), sizeof(__u64));
 	if (stats < 0) {
 		err = stats;
@@ -478,13 +318,6 @@ out_addrs:
 }
 
 /* ---- options ---- */
-
-static const char *default_decap_obj(void)
-{
-	if (access(DECAP_OBJ_INSTALLED, R_OK) == 0)
-		return DECAP_OBJ_INSTALLED;
-	return DECAP_OBJ_BUILD;
-}
 
 /* Which options and how many operands each subcommand takes. */
 static int check_sub(const struct decap_args *a, int operands, bool has_addr,
@@ -519,17 +352,6 @@ static int check_sub(const struct decap_args *a, int operands, bool has_addr,
 	return 0;
 }
 
-static int parse_decap_mode(const char *mode, bool *generic)
-{
-	if (strcmp(mode, "native") && strcmp(mode, "generic")) {
-		fprintf(stderr, "meridianctl: --mode must be native or "
-				"generic\n");
-		return -EINVAL;
-	}
-	*generic = !strcmp(mode, "generic");
-	return 0;
-}
-
 static int parse_decap_args(int argc, char **argv, struct decap_args *a,
 			    char **addr_buf)
 {
@@ -549,14 +371,14 @@ static int parse_decap_args(int argc, char **argv, struct decap_args *a,
 		if (opt == 'a' && n_addr < MERIDIAN_DECAP_ADDRS) {
 			addr_buf[n_addr++] = optarg;
 		} else if (opt == 'o') {
-			a->obj_path = optarg;
+			a->xdp.obj_path = optarg;
 			load_opts = true;
 		} else if (opt == 'm') {
-			if (parse_decap_mode(optarg, &a->generic))
+			if (xdp_parse_mode(optarg, &a->xdp.generic))
 				return -EINVAL;
 			load_opts = true;
 		} else if (opt == 'p') {
-			a->pin_dir = optarg;
+			a->xdp.pin_dir = optarg;
 		} else if (opt == 'j') {
 			a->json = true;
 		} else {
@@ -570,7 +392,7 @@ static int parse_decap_args(int argc, char **argv, struct decap_args *a,
 	if (check_sub(a, argc - optind, n_addr > 0, load_opts))
 		return -EINVAL;
 	if (!strcmp(a->sub, "attach") || !strcmp(a->sub, "detach")) {
-		a->dev = argv[optind];
+		a->xdp.dev = argv[optind];
 		a->addrs = addr_buf;
 		a->n_addrs = n_addr;
 	} else {
@@ -584,8 +406,14 @@ int cmd_decap(int argc, char **argv)
 {
 	char *addr_buf[MERIDIAN_DECAP_ADDRS];
 	struct decap_args a = {
-		.obj_path = default_decap_obj(),
-		.pin_dir = MERIDIAN_PIN_DIR,
+		.xdp = {
+			.prog_name = DECAP_PROG_NAME,
+			.link_prefix = DECAP_LINK_PREFIX,
+			.detach_cmd = "meridianctl decap detach",
+			.obj_path = xdp_default_obj(DECAP_OBJ_INSTALLED,
+						    DECAP_OBJ_BUILD),
+			.pin_dir = MERIDIAN_PIN_DIR,
+		},
 	};
 	int err;
 
