@@ -48,24 +48,72 @@ static __always_inline int drop(struct meridian_counters *cnt,
 	return verdict(cnt, MERIDIAN_ACT_DROP, XDP_DROP);
 }
 
+/*
+ * The prefilter entry of the destination; NULL: the packet is for no VIP.
+ *
+ * Each map needs a call site of its own. Left alone, clang merges the two
+ * lookups into one call taking either map, and the verifier then cannot
+ * inline the lookup (a call site seen with two maps goes through the
+ * generic helper and an indirect call), which costs more than the
+ * prefilter saves. The empty asm gives the IPv4 branch a tail the IPv6
+ * branch lacks, so the calls stay apart.
+ */
+static __always_inline const struct meridian_vip_addr *
+vip_addr_lookup(const struct pkt *p)
+{
+	const struct meridian_vip_addr *va;
+
+	if (p->family == MERIDIAN_AF_INET) {
+		va = bpf_map_lookup_elem(&meridian_vip_addrs4, &p->dst[0]);
+		asm volatile("" : "+r"(va));
+		return va;
+	}
+	return bpf_map_lookup_elem(&meridian_vip_addrs6, p->dst);
+}
+
+/*
+ * TCP or UDP to a VIP address: the key with the packet's port, looked up
+ * only if the address has keys with a port for the protocol, else the
+ * address's wildcard, which its prefilter entry carries.
+ */
 static __always_inline const struct meridian_vip *
-vip_lookup(const struct pkt *p, int wildcard_only)
+vip_lookup(const struct pkt *p, const struct meridian_vip_addr *va,
+	   int wildcard_only)
 {
 	struct meridian_vip_key k = {};
 	const struct meridian_vip *vip;
+	__u32 i;
 
-	__builtin_memcpy(k.addr, p->dst, 16);
-	k.proto = p->proto;
-	k.family = p->family;
+	if (p->proto == IPPROTO_TCP)
+		i = MERIDIAN_VIP_ADDR_TCP;
+	else if (p->proto == IPPROTO_UDP)
+		i = MERIDIAN_VIP_ADDR_UDP;
+	else
+		return NULL;
 	/* Fragments carry no ports after the first: only the wildcard. */
-	if (!wildcard_only && !p->fragment) {
+	if (!wildcard_only && !p->fragment &&
+	    (va->flags & (MERIDIAN_VIP_ADDR_PORTS_TCP << i))) {
+		__builtin_memcpy(k.addr, p->dst, 16);
 		k.port = p->dport;
+		k.proto = p->proto;
+		k.family = p->family;
 		vip = bpf_map_lookup_elem(&meridian_vips, &k);
 		if (vip)
 			return vip;
 	}
-	k.port = 0;
-	return bpf_map_lookup_elem(&meridian_vips, &k);
+	if (va->flags & (MERIDIAN_VIP_ADDR_WILD_TCP << i))
+		return &va->wild[i];
+	return NULL;
+}
+
+/* Echo is answered in the family's own ICMP only (no ICMPv6 over IPv4). */
+static __always_inline int vip_addr_echoes(const struct pkt *p,
+					   const struct meridian_vip_addr *va)
+{
+	__u8 proto = p->family == MERIDIAN_AF_INET ? IPPROTO_ICMP :
+						     IPPROTO_ICMPV6;
+
+	return va && p->proto == proto && (va->flags & MERIDIAN_VIP_ADDR_ECHO);
 }
 
 static __always_inline void flow_key_fill(struct steer *s)
@@ -360,11 +408,12 @@ static __always_inline int steer_to_backend(struct xdp_md *ctx,
 
 static __always_inline int handle_icmp(struct xdp_md *ctx, struct steer *s)
 {
+	const struct meridian_vip_addr *va;
+
 	if (icmp_is_echo_request(&s->p)) {
-		s->vip = vip_lookup(&s->p, 1);
 		/* A fragment's reply would be a fragment missing the rest. */
-		if (!s->vip || !(s->vip->flags & MERIDIAN_VIP_ECHO) ||
-		    s->p.fragment)
+		if (s->p.fragment ||
+		    !vip_addr_echoes(&s->p, vip_addr_lookup(&s->p)))
 			return verdict(s->cnt, MERIDIAN_ACT_PASS_NONVIP,
 				       XDP_PASS);
 		if (fit_ip_length(ctx, s) || icmp_echo_reply(ctx, &s->p))
@@ -375,7 +424,8 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, struct steer *s)
 	if (!icmp_is_error(&s->p) || s->p.fragment ||
 	    icmp_take_quoted_flow(ctx, &s->p))
 		return verdict(s->cnt, MERIDIAN_ACT_PASS_NONVIP, XDP_PASS);
-	s->vip = vip_lookup(&s->p, 0);
+	va = vip_addr_lookup(&s->p);
+	s->vip = va ? vip_lookup(&s->p, va, 0) : NULL;
 	if (!s->vip)
 		return verdict(s->cnt, MERIDIAN_ACT_PASS_NONVIP, XDP_PASS);
 	COUNT(s->cnt, icmp_steered);
@@ -385,6 +435,7 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, struct steer *s)
 SEC("xdp")
 int meridian_edge(struct xdp_md *ctx)
 {
+	const struct meridian_vip_addr *va;
 	struct steer s = {};
 	int ret;
 
@@ -396,12 +447,21 @@ int meridian_edge(struct xdp_md *ctx)
 	if (ret == PARSE_OK && (s.p.proto == IPPROTO_ICMP ||
 				s.p.proto == IPPROTO_ICMPV6))
 		return handle_icmp(ctx, &s);
-	/* Truncated L4: only a wildcard VIP can claim it, and it is broken. */
-	s.vip = vip_lookup(&s.p, ret == PARSE_TRUNCATED);
+	va = vip_addr_lookup(&s.p);
+	if (!va)
+		return verdict(s.cnt, MERIDIAN_ACT_PASS_NONVIP, XDP_PASS);
+	/*
+	 * Truncated L4: only a wildcard VIP or an echo address can claim it,
+	 * and it is broken.
+	 */
+	if (ret == PARSE_TRUNCATED) {
+		if (vip_lookup(&s.p, va, 1) || vip_addr_echoes(&s.p, va))
+			return drop(s.cnt, MERIDIAN_DROP_MALFORMED);
+		return verdict(s.cnt, MERIDIAN_ACT_PASS_NONVIP, XDP_PASS);
+	}
+	s.vip = vip_lookup(&s.p, va, 0);
 	if (!s.vip)
 		return verdict(s.cnt, MERIDIAN_ACT_PASS_NONVIP, XDP_PASS);
-	if (ret == PARSE_TRUNCATED)
-		return drop(s.cnt, MERIDIAN_DROP_MALFORMED);
 	return steer_to_backend(ctx, &s);
 }
 

@@ -18,6 +18,23 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } meridian_vips SEC(".maps");
 
+/* The VIP-address prefilter; struct meridian_vip_addr says how it works. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MERIDIAN_MAX_VIP_KEYS);
+	__type(key, __u32);
+	__type(value, struct meridian_vip_addr);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} meridian_vip_addrs4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MERIDIAN_MAX_VIP_KEYS);
+	__type(key, struct meridian_vip_addr6_key);
+	__type(value, struct meridian_vip_addr);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} meridian_vip_addrs6 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, MERIDIAN_MAX_PREFIXES);

@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
+#include "vip_addrs.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -37,6 +38,11 @@ struct map_spec {
 static const struct map_spec edge_maps[] = {
 	MAP_SPEC(vips, MERIDIAN_MAP_VIPS, BPF_MAP_TYPE_HASH,
 		 sizeof(struct meridian_vip_key), sizeof(struct meridian_vip)),
+	MAP_SPEC(vip_addrs4, MERIDIAN_MAP_VIP_ADDRS4, BPF_MAP_TYPE_HASH,
+		 sizeof(__u32), sizeof(struct meridian_vip_addr)),
+	MAP_SPEC(vip_addrs6, MERIDIAN_MAP_VIP_ADDRS6, BPF_MAP_TYPE_HASH,
+		 sizeof(struct meridian_vip_addr6_key),
+		 sizeof(struct meridian_vip_addr)),
 	MAP_SPEC(classes4, MERIDIAN_MAP_CLASSES4, BPF_MAP_TYPE_LPM_TRIE,
 		 sizeof(struct meridian_lpm4_key),
 		 sizeof(struct meridian_class)),
@@ -326,6 +332,142 @@ int meridian_vip_delete(const struct meridian_maps *m,
 
 	return map_delete(m->vips, MERIDIAN_MAP_VIPS, key,
 			  vip_desc(key, desc, sizeof(desc)));
+}
+
+/* "vip address 198.18.50.1" for messages. */
+static const char *vip_addr_desc(int family, const void *addr, char *buf,
+				 size_t size)
+{
+	char text[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(family, addr, text, sizeof(text));
+	snprintf(buf, size, "vip address %s", text);
+	return buf;
+}
+
+static int check_vip_addr(const struct meridian_vip_addr *va, const char *desc)
+{
+	__u32 i;
+
+	for (i = 0; i < MERIDIAN_VIP_ADDR_PROTOS; i++) {
+		if (va->wild[i].id < MERIDIAN_MAX_VIPS)
+			continue;
+		log_err("%s: wildcard id %u out of range", desc,
+			va->wild[i].id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int meridian_vip_addr4_put(const struct meridian_maps *m, __u32 addr,
+			   const struct meridian_vip_addr *va)
+{
+	char desc[64];
+	int err;
+
+	vip_addr_desc(AF_INET, &addr, desc, sizeof(desc));
+	err = check_vip_addr(va, desc);
+	if (err)
+		return err;
+	return map_update(m->vip_addrs4, MERIDIAN_MAP_VIP_ADDRS4, &addr, va,
+			  desc);
+}
+
+int meridian_vip_addr4_get(const struct meridian_maps *m, __u32 addr,
+			   struct meridian_vip_addr *va)
+{
+	char desc[64];
+
+	return map_lookup(m->vip_addrs4, MERIDIAN_MAP_VIP_ADDRS4, &addr, va,
+			  vip_addr_desc(AF_INET, &addr, desc, sizeof(desc)));
+}
+
+int meridian_vip_addr4_delete(const struct meridian_maps *m, __u32 addr)
+{
+	char desc[64];
+
+	return map_delete(m->vip_addrs4, MERIDIAN_MAP_VIP_ADDRS4, &addr,
+			  vip_addr_desc(AF_INET, &addr, desc, sizeof(desc)));
+}
+
+int meridian_vip_addr6_put(const struct meridian_maps *m,
+			   const struct meridian_vip_addr6_key *key,
+			   const struct meridian_vip_addr *va)
+{
+	char desc[80];
+	int err;
+
+	vip_addr_desc(AF_INET6, key->addr, desc, sizeof(desc));
+	err = check_vip_addr(va, desc);
+	if (err)
+		return err;
+	return map_update(m->vip_addrs6, MERIDIAN_MAP_VIP_ADDRS6, key, va,
+			  desc);
+}
+
+int meridian_vip_addr6_get(const struct meridian_maps *m,
+			   const struct meridian_vip_addr6_key *key,
+			   struct meridian_vip_addr *va)
+{
+	char desc[80];
+
+	return map_lookup(m->vip_addrs6, MERIDIAN_MAP_VIP_ADDRS6, key, va,
+			  vip_addr_desc(AF_INET6, key->addr, desc,
+					sizeof(desc)));
+}
+
+int meridian_vip_addr6_delete(const struct meridian_maps *m,
+			      const struct meridian_vip_addr6_key *key)
+{
+	char desc[80];
+
+	return map_delete(m->vip_addrs6, MERIDIAN_MAP_VIP_ADDRS6, key,
+			  vip_addr_desc(AF_INET6, key->addr, desc,
+					sizeof(desc)));
+}
+
+static int vip_addr_get(const struct meridian_maps *m,
+			const struct meridian_vip_key *key,
+			struct meridian_vip_addr *va)
+{
+	struct meridian_vip_addr6_key k6;
+	int err;
+
+	if (key->family == MERIDIAN_AF_INET) {
+		err = meridian_vip_addr4_get(m, key->addr[0], va);
+	} else {
+		memcpy(k6.addr, key->addr, sizeof(k6.addr));
+		err = meridian_vip_addr6_get(m, &k6, va);
+	}
+	if (err == -ENOENT) {
+		memset(va, 0, sizeof(*va));
+		return 0;
+	}
+	return err;
+}
+
+int meridian_vip_addr_merge(const struct meridian_maps *m,
+			    const struct meridian_vip_key *key,
+			    const struct meridian_vip *vip)
+{
+	struct meridian_vip_addr6_key k6;
+	struct meridian_vip_addr va;
+	char desc[80];
+	int err;
+
+	if (key->family != MERIDIAN_AF_INET &&
+	    key->family != MERIDIAN_AF_INET6) {
+		log_err("%s: no such family",
+			vip_desc(key, desc, sizeof(desc)));
+		return -EINVAL;
+	}
+	err = vip_addr_get(m, key, &va);
+	if (err || !vip_addr_fold(&va, key, vip))
+		return err;
+	if (key->family == MERIDIAN_AF_INET)
+		return meridian_vip_addr4_put(m, key->addr[0], &va);
+	memcpy(k6.addr, key->addr, sizeof(k6.addr));
+	return meridian_vip_addr6_put(m, &k6, &va);
 }
 
 static int check_class(const struct meridian_class *class, __u32 prefixlen,

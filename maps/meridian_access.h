@@ -20,6 +20,8 @@ struct bpf_object;
 /* File descriptors of every edge map; -1 where not open. */
 struct meridian_maps {
 	int vips;
+	int vip_addrs4;
+	int vip_addrs6;
 	int classes4;
 	int classes6;
 	int region_tables;
@@ -64,6 +66,37 @@ int meridian_vip_get(const struct meridian_maps *m,
 		     struct meridian_vip *vip);
 int meridian_vip_delete(const struct meridian_maps *m,
 			const struct meridian_vip_key *key);
+
+/*
+ * The VIP-address prefilter (struct meridian_vip_addr in meridian_maps.h).
+ * IPv4 entries are keyed by the address in network order. An entry must
+ * be in place before the VIP keys it announces, and stay until they are
+ * gone.
+ */
+int meridian_vip_addr4_put(const struct meridian_maps *m, __u32 addr,
+			   const struct meridian_vip_addr *va);
+int meridian_vip_addr4_get(const struct meridian_maps *m, __u32 addr,
+			   struct meridian_vip_addr *va);
+int meridian_vip_addr4_delete(const struct meridian_maps *m, __u32 addr);
+int meridian_vip_addr6_put(const struct meridian_maps *m,
+			   const struct meridian_vip_addr6_key *key,
+			   const struct meridian_vip_addr *va);
+int meridian_vip_addr6_get(const struct meridian_maps *m,
+			   const struct meridian_vip_addr6_key *key,
+			   struct meridian_vip_addr *va);
+int meridian_vip_addr6_delete(const struct meridian_maps *m,
+			      const struct meridian_vip_addr6_key *key);
+
+/*
+ * For writers of single VIP keys (tests, lab tools; the controller writes
+ * whole derived entries instead): folds the key into its address's entry
+ * (read, vip_addr_fold(), write back). Call it before meridian_vip_put()
+ * of the same key. A key the prefilter takes no note of writes nothing.
+ * Keys are never taken out again: rewrite the entry to remove one.
+ */
+int meridian_vip_addr_merge(const struct meridian_maps *m,
+			    const struct meridian_vip_key *key,
+			    const struct meridian_vip *vip);
 
 /* Source-prefix classes. Host bits beyond prefixlen must be zero. */
 int meridian_class4_put(const struct meridian_maps *m,

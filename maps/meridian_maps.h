@@ -14,7 +14,7 @@
 
 /* Limits. Memory use per map is stated in README ("Memory"). */
 #define MERIDIAN_MAX_VIPS 4096 /* VIP ids (counters are indexed by id) */
-#define MERIDIAN_MAX_VIP_KEYS 16384 /* {address, port, proto} entries */
+#define MERIDIAN_MAX_VIP_KEYS 16384 /* {address, port, proto}; VIP addresses */
 #define MERIDIAN_MAX_REGIONS 32
 #define MERIDIAN_MAX_CLASSES 256
 #define MERIDIAN_MAX_PREFIXES 65536 /* per family, in the class tries */
@@ -51,6 +51,8 @@ struct meridian_ring_chunk {
 #define MERIDIAN_PIN_DIR_IPROUTE2 "/sys/fs/bpf/tc/globals"
 
 #define MERIDIAN_MAP_VIPS "meridian_vips"
+#define MERIDIAN_MAP_VIP_ADDRS4 "meridian_vip_addrs4"
+#define MERIDIAN_MAP_VIP_ADDRS6 "meridian_vip_addrs6"
 #define MERIDIAN_MAP_CLASSES4 "meridian_classes4"
 #define MERIDIAN_MAP_CLASSES6 "meridian_classes6"
 #define MERIDIAN_MAP_REGION_TABLES "meridian_region_tables"
@@ -82,13 +84,56 @@ enum meridian_vip_flags {
 	MERIDIAN_VIP_HASH_ADDRS = 1 << 0,
 	/* With no region available, pass to the local stack, not drop. */
 	MERIDIAN_VIP_NOREGION_PASS = 1 << 1,
-	/* Key with proto ICMP: answer echo requests at the edge. */
+	/*
+	 * Key with proto ICMP (ICMPv6 for IPv6), port 0: answer echo requests
+	 * at the edge. The data plane reads it from the address's prefilter
+	 * entry (MERIDIAN_VIP_ADDR_ECHO).
+	 */
 	MERIDIAN_VIP_ECHO = 1 << 2,
 };
 
 struct meridian_vip {
 	__u32 id; /* < MERIDIAN_MAX_VIPS */
 	__u32 flags; /* enum meridian_vip_flags */
+};
+
+/*
+ * meridian_vip_addrs4 (key: the IPv4 address, __u32) and meridian_vip_addrs6
+ * (key: struct meridian_vip_addr6_key): the VIP-address prefilter, one entry
+ * per address that has VIP keys, derived from those keys alone. The data
+ * plane looks here first, with a short key: a miss means the packet is for
+ * no VIP. A hit tells per protocol whether meridian_vips holds keys with a
+ * port for this address (only then is the {address, port, proto} lookup
+ * worth making), and carries the wildcard (port 0) VIP itself, so a
+ * wildcard costs no second lookup. Keys of other protocols, and ICMP keys
+ * without MERIDIAN_VIP_ECHO, leave no trace here.
+ *
+ * Written before the VIP keys it describes and deleted after them, so a
+ * packet never finds a VIP key its address's entry does not announce.
+ */
+enum meridian_vip_addr_flags {
+	MERIDIAN_VIP_ADDR_PORTS_TCP = 1 << 0, /* TCP keys with a port exist */
+	MERIDIAN_VIP_ADDR_PORTS_UDP = 1 << 1,
+	MERIDIAN_VIP_ADDR_WILD_TCP = 1 << 2, /* wild[TCP] holds a VIP */
+	MERIDIAN_VIP_ADDR_WILD_UDP = 1 << 3,
+	MERIDIAN_VIP_ADDR_ECHO = 1 << 4, /* echo requests are answered */
+};
+
+/* Index of wild[]; a protocol's PORTS and WILD flags are the TCP ones << it. */
+enum meridian_vip_addr_proto {
+	MERIDIAN_VIP_ADDR_TCP,
+	MERIDIAN_VIP_ADDR_UDP,
+	MERIDIAN_VIP_ADDR_PROTOS,
+};
+
+struct meridian_vip_addr {
+	__u32 flags; /* enum meridian_vip_addr_flags */
+	/* The port-0 key's value where its WILD flag is set, else zero. */
+	struct meridian_vip wild[MERIDIAN_VIP_ADDR_PROTOS];
+};
+
+struct meridian_vip_addr6_key {
+	__u32 addr[4];
 };
 
 /* meridian_classes4/6: LPM trie from source prefix to class. */

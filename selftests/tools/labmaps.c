@@ -329,7 +329,9 @@ static int cmd_vip(const struct meridian_maps *m, int argc, char **argv)
 		vip.flags |= MERIDIAN_VIP_NOREGION_PASS;
 	if (has_word(argc - 4, argv + 4, "echo"))
 		vip.flags |= MERIDIAN_VIP_ECHO;
-	return meridian_vip_put(m, &key, &vip);
+	/* The address's prefilter entry announces the key: it goes first. */
+	err = meridian_vip_addr_merge(m, &key, &vip);
+	return err ? err : meridian_vip_put(m, &key, &vip);
 }
 
 static int cmd_class(const struct meridian_maps *m, int argc, char **argv)

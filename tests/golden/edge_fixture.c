@@ -118,10 +118,13 @@ int fx_vip(struct fx *f, uint32_t id, const char *addr, int proto,
 {
 	struct meridian_vip_key k = { .port = htons(port), .proto = proto };
 	struct meridian_vip v = { .id = id, .flags = flags };
+	int err;
 
 	if (addr_words(addr, k.addr, &k.family))
 		return -EINVAL;
-	return meridian_vip_put(&f->m, &k, &v);
+	/* The prefilter first, as the controller orders it. */
+	err = meridian_vip_addr_merge(&f->m, &k, &v);
+	return err ? err : meridian_vip_put(&f->m, &k, &v);
 }
 
 int fx_table(struct fx *f, uint32_t vip, uint32_t cls,

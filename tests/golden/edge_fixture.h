@@ -82,6 +82,10 @@ int fx_backend(struct fx *f, uint32_t id, const char *addr, uint8_t region,
 	       bool up);
 /* A Maglev ring over backend ids, equal weights. */
 int fx_ring(struct fx *f, uint32_t ring_id, const uint32_t *ids, size_t n);
+/*
+ * A VIP key, folded into its address's prefilter entry first. Rewriting a
+ * key replaces a wildcard's value there; bits once set stay.
+ */
 int fx_vip(struct fx *f, uint32_t id, const char *addr, int proto,
 	   uint16_t port, uint32_t flags);
 /* Region table for (vip, class) from per-region weights and rings. */

@@ -22,6 +22,7 @@
 #include "hash64.h"
 #include "maglev.h"
 #include "reconcile.h"
+#include "vip_addrs.h"
 #include "weighted_slots.h"
 
 static struct fx fx;
@@ -110,7 +111,7 @@ static bool log_is(const struct reconcile_op *op, enum reconcile_op_kind kind,
  * One ring per region over its backends. Class 1: 198.18.8.0/24 and
  * 2001:db8:8::/48. Tables: (1,0) region 0, (1,1) region 1, (2,0) regions 0
  * and 1, (3,0) region 2, (3,1) region 0. VIP keys: 1 VIP4 tcp/80, 2 VIP4
- * udp/53, 3 VIP6 tcp/443.
+ * udp/53, 3 VIP6 tcp/443; the prefilter derived from them.
  */
 #define NB 6
 #define NREG 3
@@ -120,6 +121,8 @@ static bool log_is(const struct reconcile_op *op, enum reconcile_op_kind kind,
 struct topo {
 	bool up[NB];
 	bool no_vip2; /* VIP key 2 and table (2,0) removed */
+	bool wild2; /* VIP key 2 is udp/any instead of udp/53 */
+	const char *vip3_addr; /* VIP 3's address, NULL: VIP6 */
 	bool no_class1; /* class prefixes and tables (*,1) removed */
 	bool removed[NB]; /* backends removed from the config */
 	const char *addr4; /* backend 4's address, NULL: default */
@@ -337,9 +340,12 @@ static int build_small(struct desired *d, const struct topo *t)
 	if (!err)
 		err = small_vip(d, 1, VIP4, IPPROTO_TCP, 80);
 	if (!err && !t->no_vip2)
-		err = small_vip(d, 2, VIP4, IPPROTO_UDP, 53);
+		err = small_vip(d, 2, VIP4, IPPROTO_UDP, t->wild2 ? 0 : 53);
 	if (!err)
-		err = small_vip(d, 3, VIP6, IPPROTO_TCP, 443);
+		err = small_vip(d, 3, t->vip3_addr ? t->vip3_addr : VIP6,
+				IPPROTO_TCP, 443);
+	if (!err)
+		err = vip_addrs_build(d);
 	if (err)
 		desired_free(d);
 	return err;
@@ -424,6 +430,34 @@ static void check_vips_classes(const struct desired *d)
 			 "IPv6 class prefix %u differs", i);
 }
 
+static void check_vip_addrs(const struct desired *d)
+{
+	struct meridian_vip_addr va;
+	uint32_t i;
+
+	tr_check(count_keys(fx.m.vip_addrs4, sizeof(__u32), 64) ==
+			 d->n_vip_addrs4,
+		 "IPv4 VIP addresses in the map differ in number from %u",
+		 d->n_vip_addrs4);
+	tr_check(count_keys(fx.m.vip_addrs6,
+			    sizeof(struct meridian_vip_addr6_key),
+			    64) == d->n_vip_addrs6,
+		 "IPv6 VIP addresses in the map differ in number from %u",
+		 d->n_vip_addrs6);
+	for (i = 0; i < d->n_vip_addrs4; i++)
+		tr_check(!meridian_vip_addr4_get(&fx.m, d->vip_addrs4[i].key,
+						 &va) &&
+				 !memcmp(&va, &d->vip_addrs4[i].val,
+					 sizeof(va)),
+			 "IPv4 VIP address %u differs", i);
+	for (i = 0; i < d->n_vip_addrs6; i++)
+		tr_check(!meridian_vip_addr6_get(&fx.m, &d->vip_addrs6[i].key,
+						 &va) &&
+				 !memcmp(&va, &d->vip_addrs6[i].val,
+					 sizeof(va)),
+			 "IPv6 VIP address %u differs", i);
+}
+
 static uint32_t want_ring_id(struct reconciler *r, const struct desired *d,
 			     uint32_t idx)
 {
@@ -498,6 +532,7 @@ static void check_maps(struct reconciler *r, const struct desired *d,
 {
 	check_config_backends(d);
 	check_vips_classes(d);
+	check_vip_addrs(d);
 	check_rings(r, d);
 	check_tables(r, d, check_generation);
 }
@@ -605,7 +640,8 @@ static void case_first_apply(void)
 	st = apply(rc, &cur);
 	/* Config equals what the fixture wrote: not rewritten. */
 	tr_check(st.ring_swaps == 3 && st.table_swaps == 5 &&
-			 st.writes == NB + 3 + 5 + 2 + 3 && st.deletes == 0,
+			 st.writes == NB + 3 + 5 + 2 + 2 + 3 &&
+			 st.deletes == 0,
 		 "writes %u (ring swaps %u, table swaps %u), deletes %u",
 		 st.writes, st.ring_swaps, st.table_swaps, st.deletes);
 	check_order(RECONCILE_BACKEND_PUT, RECONCILE_RING_SWAP);
@@ -614,6 +650,13 @@ static void case_first_apply(void)
 	check_order(RECONCILE_TABLE_SWAP, RECONCILE_CLASS6_PUT);
 	check_order(RECONCILE_CLASS4_PUT, RECONCILE_VIP_PUT);
 	check_order(RECONCILE_CLASS6_PUT, RECONCILE_VIP_PUT);
+	check_order(RECONCILE_TABLE_SWAP, RECONCILE_VIP_ADDR4_PUT);
+	check_order(RECONCILE_TABLE_SWAP, RECONCILE_VIP_ADDR6_PUT);
+	check_order(RECONCILE_VIP_ADDR4_PUT, RECONCILE_VIP_PUT);
+	check_order(RECONCILE_VIP_ADDR6_PUT, RECONCILE_VIP_PUT);
+	tr_check(log_find(RECONCILE_VIP_ADDR4_PUT, ~0u, false) >= 0 &&
+			 log_find(RECONCILE_VIP_ADDR6_PUT, ~0u, false) >= 0,
+		 "both prefilter maps written");
 	check_maps(rc, &cur, true);
 	tr_case_end();
 }
@@ -858,6 +901,128 @@ static void case_region_empty(void)
 	tr_case_end();
 }
 
+/* n flows to dst:dport each leave encapsulated (TX or redirect). */
+static void check_steered(const char *dst, int proto, uint16_t dport,
+			  uint16_t sport0, int n)
+{
+	char outer[64];
+	uint32_t ret;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		ret = send_frame(FX_CLIENT4, dst, proto, sport0 + i, dport,
+				 outer, sizeof(outer));
+		if (!tr_check(ret == XDP_TX || ret == XDP_REDIRECT,
+			      "flow to %s:%u: %s", dst, dport,
+			      tr_xdp_str(ret)))
+			break;
+	}
+}
+
+/* Writes of the last apply, in order, are exactly kinds[0..n). */
+static bool log_kinds(const enum reconcile_op_kind *kinds, uint32_t n)
+{
+	uint32_t i;
+
+	if (n_wlog != n)
+		return false;
+	for (i = 0; i < n; i++)
+		if (wlog[i].kind != kinds[i])
+			return false;
+	return true;
+}
+
+static void case_wildcard(void)
+{
+	static const enum reconcile_op_kind change[] = {
+		RECONCILE_VIP_ADDR4_PUT,
+		RECONCILE_VIP_PUT,
+		RECONCILE_VIP_DELETE,
+	};
+	struct meridian_vip_addr va;
+	struct reconcile_stats st;
+	char outer[64];
+
+	tr_case_begin("a key turns wildcard: prefilter entry, key, old key");
+	topo.wild2 = true;
+	tr_check(!rebuild(&cur, &topo), "building");
+	st = apply(rc, &cur);
+	if (!tr_check(log_kinds(change, 3) && st.writes == 2 &&
+			      st.deletes == 1,
+		      "want the prefilter entry, the new key, then the old "
+		      "key deleted"))
+		print_log();
+	check_maps(rc, &cur, true);
+	tr_check(!meridian_vip_addr4_get(&fx.m, cur.vip_addrs4[0].key, &va) &&
+			 (va.flags & MERIDIAN_VIP_ADDR_WILD_UDP) &&
+			 !(va.flags & MERIDIAN_VIP_ADDR_PORTS_UDP) &&
+			 va.wild[MERIDIAN_VIP_ADDR_UDP].id == 2,
+		 "the entry carries the UDP wildcard (flags %#x)", va.flags);
+	check_steered(VIP4, IPPROTO_UDP, 9999, 9000, 16);
+	tr_case_end();
+
+	tr_case_begin("and back to a port: the same order");
+	topo.wild2 = false;
+	tr_check(!rebuild(&cur, &topo), "building");
+	st = apply(rc, &cur);
+	if (!tr_check(log_kinds(change, 3) && st.writes == 2 &&
+			      st.deletes == 1,
+		      "want the prefilter entry, the new key, then the old "
+		      "key deleted"))
+		print_log();
+	check_maps(rc, &cur, true);
+	tr_check(send_frame(FX_CLIENT4, VIP4, IPPROTO_UDP, 9100, 9999, outer,
+			    sizeof(outer)) == XDP_PASS,
+		 "another UDP port is passed again");
+	check_steered(VIP4, IPPROTO_UDP, 53, 9100, 16);
+	tr_case_end();
+}
+
+/* VIP 3 to 2001:db8:50::9 and back: new address first, old one last. */
+static void case_vip_moves(void)
+{
+	static const enum reconcile_op_kind move[] = {
+		RECONCILE_VIP_ADDR6_PUT,
+		RECONCILE_VIP_PUT,
+		RECONCILE_VIP_DELETE,
+		RECONCILE_VIP_ADDR6_DELETE,
+	};
+	const char *moved = "2001:db8:50::9";
+	struct reconcile_stats st;
+	char outer[64];
+
+	tr_case_begin("a VIP moves: new prefilter entry, key, old key, old "
+		      "entry");
+	topo.vip3_addr = moved;
+	tr_check(!rebuild(&cur, &topo), "building");
+	st = apply(rc, &cur);
+	if (!tr_check(log_kinds(move, 4) && st.writes == 2 &&
+			      st.deletes == 2,
+		      "want the new entry, the key, then the old key and the "
+		      "old entry deleted"))
+		print_log();
+	check_maps(rc, &cur, true);
+	check_flows(FX_CLIENT6, moved, IPPROTO_TCP, 443, XDP_TX,
+		    small_addr[4], small_addr[5], 9200, 16);
+	tr_check(send_frame(FX_CLIENT6, VIP6, IPPROTO_TCP, 9300, 443, outer,
+			    sizeof(outer)) == XDP_PASS,
+		 "the old address is passed");
+	tr_case_end();
+
+	tr_case_begin("and back");
+	topo.vip3_addr = NULL;
+	tr_check(!rebuild(&cur, &topo), "building");
+	st = apply(rc, &cur);
+	if (!tr_check(log_kinds(move, 4) && st.writes == 2 &&
+			      st.deletes == 2,
+		      "want the same order"))
+		print_log();
+	check_maps(rc, &cur, true);
+	check_flows(FX_CLIENT6, VIP6, IPPROTO_TCP, 443, XDP_TX, small_addr[4],
+		    small_addr[5], 9400, 16);
+	tr_case_end();
+}
+
 static void case_removals(void)
 {
 	int ring2 = reconciler_ring_id(rc, cur.rings[2].identity);
@@ -872,6 +1037,11 @@ static void case_removals(void)
 	st = apply(rc, &cur);
 	/* VIP key, 2 prefixes, 3 tables, backend 5's old ring. */
 	tr_check(st.deletes == 7, "%u deletes, want 7", st.deletes);
+	/* VIP4 keeps tcp/80: its prefilter entry changes, before the delete. */
+	tr_check(log_find(RECONCILE_VIP_ADDR4_PUT, ~0u, false) >= 0 &&
+			 log_find(RECONCILE_VIP_ADDR4_PUT, ~0u, false) <
+				 log_find(RECONCILE_VIP_DELETE, ~0u, false),
+		 "VIP4's prefilter entry rewritten, then the key deleted");
 	tr_check(log_find(RECONCILE_RING_DELETE, ring2, false) >= 0,
 		 "ring %d (old set of region 2) deleted", ring2);
 	check_order(RECONCILE_RING_SWAP, RECONCILE_TABLE_SWAP);
@@ -982,8 +1152,20 @@ static void case_invalid(void)
 	cur.tables[0].table.ring[5] = MERIDIAN_RING_NONE;
 	vip = cur.vips[0];
 	cur.vips[1].key = vip.key;
+	tr_check(!vip_addrs_build(&cur), "deriving the prefilter");
 	tr_check(reconcile_apply(rc, &cur, &st) == -EINVAL,
 		 "a VIP key listed twice is refused");
+	tr_check(st.writes == 0 && n_wlog == 0, "%u writes", st.writes);
+	tr_check(!rebuild(&cur, &topo), "building");
+	cur.backends[0].up = 0;
+	cur.vip_addrs4[0].val.flags |= MERIDIAN_VIP_ADDR_ECHO;
+	tr_check(reconcile_apply(rc, &cur, &st) == -EINVAL,
+		 "a prefilter entry the keys do not make is refused");
+	tr_check(st.writes == 0 && n_wlog == 0, "%u writes", st.writes);
+	cur.vip_addrs4[0].val.flags &= ~MERIDIAN_VIP_ADDR_ECHO;
+	cur.n_vip_addrs6 = 0;
+	tr_check(reconcile_apply(rc, &cur, &st) == -EINVAL,
+		 "a VIP key without its prefilter entry is refused");
 	tr_check(st.writes == 0 && n_wlog == 0, "%u writes", st.writes);
 	tr_check(!rebuild(&cur, &topo), "building");
 	st = apply(rc, &cur);
@@ -1006,6 +1188,8 @@ static void small_cases(void)
 	case_restart();
 	case_restart_changed();
 	case_region_empty();
+	case_wildcard();
+	case_vip_moves();
 	case_removals();
 	case_address_change();
 	case_restart_new_identity();
@@ -1138,6 +1322,8 @@ static int scale_vips_classes(struct desired *d)
 		if (!err)
 			err = small_vip(d, v, addr, IPPROTO_UDP, 443);
 	}
+	if (!err)
+		err = vip_addrs_build(d);
 	for (i = 0; !err && i < S_PREFIXES; i++) {
 		__u32 a[4];
 		__u8 fam;
@@ -1227,6 +1413,8 @@ static void print_phases(uint64_t t0)
 		RECONCILE_BACKEND_PUT,
 		RECONCILE_RING_SWAP,
 		RECONCILE_TABLE_SWAP,
+		RECONCILE_VIP_ADDR4_PUT,
+		RECONCILE_VIP_ADDR6_PUT,
 		RECONCILE_VIP_PUT,
 	};
 	unsigned int k;

@@ -20,6 +20,7 @@
 #include "meridian_maps.h"
 #include "model.h"
 #include "policy.h"
+#include "vip_addrs.h"
 
 #define NSLOTS MERIDIAN_REGION_SLOTS
 #define MAX_FX_BACKENDS 1024
@@ -354,6 +355,107 @@ static void test_vip_entries(void **state)
 	fx_free(f);
 }
 
+/*
+ * Three VIPs on 198.19.0.9 (tcp/80 + echo, tcp/any, udp/53) and one on
+ * 198.19.0.1 (udp/any) make two prefilter entries, in address order; an
+ * IPv6 VIP with echo makes one.
+ */
+static void test_vip_addr_entries(void **state)
+{
+	struct fx *f = fx_new(1);
+	const struct meridian_vip_addr *va;
+	struct model_vip *v;
+	uint32_t w = 100;
+
+	(void)state;
+	fx_backends(f, 0, 1, 100);
+	v = fx_vip(f, &w, 1);
+	addr4(&v->addr, 198, 19, 0, 9);
+	v->echo = true;
+	v = fx_vip(f, &w, 1);
+	addr4(&v->addr, 198, 19, 0, 9);
+	v->ports[0].port = 0;
+	v->hash = VIP_HASH_ADDRS;
+	v = fx_vip(f, &w, 1);
+	addr4(&v->addr, 198, 19, 0, 9);
+	v->ports[0].proto = IPPROTO_UDP;
+	v->ports[0].port = 53;
+	v = fx_vip(f, &w, 1);
+	addr4(&v->addr, 198, 19, 0, 1);
+	v->ports[0].proto = IPPROTO_UDP;
+	v->ports[0].port = 0;
+	v->no_region = VIP_NO_REGION_PASS;
+	v = fx_vip(f, &w, 1);
+	addr6(&v->addr, "2001:db8::7");
+	v->echo = true;
+	fx_build(f);
+
+	assert_int_equal(f->d.n_vip_addrs4, 2);
+	assert_int_equal(f->d.vip_addrs4[0].key, htonl(0xc6130001));
+	va = &f->d.vip_addrs4[0].val;
+	assert_int_equal(va->flags, MERIDIAN_VIP_ADDR_WILD_UDP);
+	assert_int_equal(va->wild[MERIDIAN_VIP_ADDR_UDP].id, 3);
+	assert_int_equal(va->wild[MERIDIAN_VIP_ADDR_UDP].flags,
+			 MERIDIAN_VIP_NOREGION_PASS);
+	assert_int_equal(va->wild[MERIDIAN_VIP_ADDR_TCP].id, 0);
+	assert_int_equal(va->wild[MERIDIAN_VIP_ADDR_TCP].flags, 0);
+
+	assert_int_equal(f->d.vip_addrs4[1].key, htonl(0xc6130009));
+	va = &f->d.vip_addrs4[1].val;
+	assert_int_equal(va->flags,
+			 MERIDIAN_VIP_ADDR_PORTS_TCP |
+				 MERIDIAN_VIP_ADDR_WILD_TCP |
+				 MERIDIAN_VIP_ADDR_PORTS_UDP |
+				 MERIDIAN_VIP_ADDR_ECHO);
+	assert_int_equal(va->wild[MERIDIAN_VIP_ADDR_TCP].id, 1);
+	assert_int_equal(va->wild[MERIDIAN_VIP_ADDR_TCP].flags,
+			 MERIDIAN_VIP_HASH_ADDRS);
+	assert_int_equal(va->wild[MERIDIAN_VIP_ADDR_UDP].id, 0);
+
+	assert_int_equal(f->d.n_vip_addrs6, 1);
+	assert_int_equal(ntohl(f->d.vip_addrs6[0].key.addr[0]), 0x20010db8);
+	assert_int_equal(ntohl(f->d.vip_addrs6[0].key.addr[3]), 7);
+	va = &f->d.vip_addrs6[0].val;
+	assert_int_equal(va->flags,
+			 MERIDIAN_VIP_ADDR_PORTS_TCP | MERIDIAN_VIP_ADDR_ECHO);
+	assert_int_equal(vip_addrs_match(&f->d), 1);
+	f->d.vip_addrs4[1].val.flags &= ~MERIDIAN_VIP_ADDR_ECHO;
+	assert_int_equal(vip_addrs_match(&f->d), 0);
+	fx_free(f);
+}
+
+/* Keys the prefilter takes no note of, one by one. */
+static void test_vip_addr_fold(void **state)
+{
+	struct meridian_vip_key key = { .family = MERIDIAN_AF_INET };
+	struct meridian_vip vip = { .id = 7, .flags = MERIDIAN_VIP_ECHO };
+	struct meridian_vip_addr va = { 0 };
+
+	(void)state;
+	key.proto = IPPROTO_ICMPV6; /* not IPv4's echo */
+	assert_false(vip_addr_fold(&va, &key, &vip));
+	key.proto = IPPROTO_ICMP;
+	key.port = htons(1);
+	assert_false(vip_addr_fold(&va, &key, &vip));
+	key.port = 0;
+	vip.flags = 0;
+	assert_false(vip_addr_fold(&va, &key, &vip));
+	key.proto = 132; /* SCTP */
+	assert_false(vip_addr_fold(&va, &key, &vip));
+	key.proto = IPPROTO_TCP;
+	key.family = 0;
+	assert_false(vip_addr_fold(&va, &key, &vip));
+	assert_int_equal(va.flags, 0);
+	key.family = MERIDIAN_AF_INET;
+	assert_true(vip_addr_fold(&va, &key, &vip));
+	assert_int_equal(va.flags, MERIDIAN_VIP_ADDR_WILD_TCP);
+	assert_int_equal(va.wild[MERIDIAN_VIP_ADDR_TCP].id, 7);
+	/* A rewritten wildcard replaces the value. */
+	vip.id = 8;
+	assert_true(vip_addr_fold(&va, &key, &vip));
+	assert_int_equal(va.wild[MERIDIAN_VIP_ADDR_TCP].id, 8);
+}
+
 static void test_class_entries(void **state)
 {
 	struct fx *f = fx_new(2);
@@ -434,6 +536,12 @@ static void assert_desired_equal(const struct desired *a,
 	assert_memory_equal(&a->config, &b->config, sizeof(a->config));
 	assert_int_equal(a->n_vips, b->n_vips);
 	assert_memory_equal(a->vips, b->vips, a->n_vips * sizeof(*a->vips));
+	assert_int_equal(a->n_vip_addrs4, b->n_vip_addrs4);
+	assert_memory_equal(a->vip_addrs4, b->vip_addrs4,
+			    a->n_vip_addrs4 * sizeof(*a->vip_addrs4));
+	assert_int_equal(a->n_vip_addrs6, b->n_vip_addrs6);
+	assert_memory_equal(a->vip_addrs6, b->vip_addrs6,
+			    a->n_vip_addrs6 * sizeof(*a->vip_addrs6));
 	assert_int_equal(a->n_classes4, b->n_classes4);
 	assert_memory_equal(a->classes4, b->classes4,
 			    a->n_classes4 * sizeof(*a->classes4));
@@ -1192,6 +1300,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_vip_entries),
+		cmocka_unit_test(test_vip_addr_entries),
+		cmocka_unit_test(test_vip_addr_fold),
 		cmocka_unit_test(test_class_entries),
 		cmocka_unit_test(test_backend_entries),
 		cmocka_unit_test(test_determinism),

@@ -11,6 +11,8 @@ void desired_free(struct desired *d)
 	if (!d)
 		return;
 	free(d->vips);
+	free(d->vip_addrs4);
+	free(d->vip_addrs6);
 	free(d->classes4);
 	free(d->classes6);
 	free(d->backends);

@@ -17,6 +17,17 @@ struct desired_vip {
 	struct meridian_vip val;
 };
 
+/* The VIP-address prefilter: derived from vips by vip_addrs_build(). */
+struct desired_vip_addr4 {
+	__u32 key; /* the IPv4 address, network order */
+	struct meridian_vip_addr val;
+};
+
+struct desired_vip_addr6 {
+	struct meridian_vip_addr6_key key;
+	struct meridian_vip_addr val;
+};
+
 struct desired_class4 {
 	struct meridian_lpm4_key key;
 	struct meridian_class val;
@@ -51,6 +62,10 @@ struct desired {
 	struct meridian_config config;
 	struct desired_vip *vips;
 	uint32_t n_vips;
+	struct desired_vip_addr4 *vip_addrs4; /* sorted by address */
+	uint32_t n_vip_addrs4;
+	struct desired_vip_addr6 *vip_addrs6;
+	uint32_t n_vip_addrs6;
 	struct desired_class4 *classes4;
 	uint32_t n_classes4;
 	struct desired_class6 *classes6;

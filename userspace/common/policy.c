@@ -2,7 +2,8 @@
 /*
  * Policy: model + health -> desired map contents. The map entries that
  * follow the configuration one to one (config, VIPs, classes, backends)
- * are built here; rings and region tables in policy_rings.c,
+ * are built here, the VIP-address prefilter from the VIP keys in
+ * vip_addrs.c; rings and region tables in policy_rings.c,
  * policy_regions.c and policy_tables.c.
  */
 #include <arpa/inet.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "policy_internal.h"
+#include "vip_addrs.h"
 
 static bool addr_ok(const struct model_addr *a)
 {
@@ -249,6 +251,8 @@ int policy_build(const struct policy_input *in, struct desired *out)
 	build_config(&in->model->edge, &out->config);
 	policy_regions_init(in, &pr);
 	err = build_vips(in->model, out);
+	if (!err)
+		err = vip_addrs_build(out);
 	if (!err)
 		err = build_classes(in->model, out);
 	if (!err)

@@ -52,10 +52,11 @@ int reconciler_create(struct reconciler **out, const struct meridian_maps *m)
 		reconciler_destroy(r);
 		return err;
 	}
-	log_debug("reconcile: read the maps in %llu us: %u VIP keys, %u "
-		  "tables",
+	log_debug("reconcile: read the maps in %llu us: %u VIP keys on "
+		  "%u + %u addresses, %u tables",
 		  (unsigned long long)(rc_now_ns() - t0) / 1000,
-		  r->cache.vips.count, r->cache.tables.count);
+		  r->cache.vips.count, r->cache.vip_addrs4.count,
+		  r->cache.vip_addrs6.count, r->cache.tables.count);
 	*out = r;
 	return 0;
 }
@@ -152,6 +153,10 @@ const char *reconcile_op_name(enum reconcile_op_kind kind)
 		[RECONCILE_CLASS6_PUT] = "class6_put",
 		[RECONCILE_VIP_PUT] = "vip_put",
 		[RECONCILE_VIP_DELETE] = "vip_delete",
+		[RECONCILE_VIP_ADDR4_PUT] = "vip_addr4_put",
+		[RECONCILE_VIP_ADDR6_PUT] = "vip_addr6_put",
+		[RECONCILE_VIP_ADDR4_DELETE] = "vip_addr4_delete",
+		[RECONCILE_VIP_ADDR6_DELETE] = "vip_addr6_delete",
 		[RECONCILE_CLASS4_DELETE] = "class4_delete",
 		[RECONCILE_CLASS6_DELETE] = "class6_delete",
 		[RECONCILE_TABLE_DELETE] = "table_delete",

@@ -22,10 +22,11 @@
  *      keeping its id, so the tables naming it need no write);
  *   3. up flags of backends that went down, after every ring without them
  *      (a flow that re-picks never lands on them again);
- *   4. region tables, new and changed; class prefixes; VIPs;
- *   5. deletes: VIPs, class prefixes, tables, then (after the grace periods
- *      of the swaps) the rings nothing names any more, then backends (down,
- *      a grace period, zeroed).
+ *   4. region tables, new and changed; class prefixes; VIP-address
+ *      prefilter entries (new and changed, wildcards included); VIPs;
+ *   5. deletes: VIPs, prefilter entries, class prefixes, tables, then
+ *      (after the grace periods of the swaps) the rings nothing names any
+ *      more, then backends (down, a grace period, zeroed).
  * Steps 1-3 are planned and written before the tables are even compared,
  * so a health change is in the data plane without waiting for the diff of
  * 2000 tables. A backend whose region lost its last live backend is marked
@@ -33,6 +34,13 @@
  * never written): in between its flows drop instead of going to it.
  * Class prefixes go before the tables of their class are deleted: a source
  * whose class is removed falls back to a class that still has tables.
+ * A VIP-address prefilter entry is written before the VIP keys it
+ * announces and deleted after them, so a packet never meets a new key
+ * whose address the prefilter does not know yet; a key the entry names
+ * that is not there (yet, or any more) is only a lookup that misses. A
+ * changed entry is one update, and either version steers by keys and
+ * tables that are in place. The prefilter must be what vip_addrs_build()
+ * derives from the VIP keys, or the desired state is refused.
  *
  * Region tables are written with desired.generation, but the generation is
  * not part of the comparison: a table whose content is unchanged is never
@@ -81,9 +89,9 @@ struct reconcile_stats {
 };
 
 /*
- * Reads the state of the maps (config, backends, VIPs, class prefixes,
- * region tables, rings). The maps must stay open while the reconciler
- * lives. Returns 0 or a negative errno (logged).
+ * Reads the state of the maps (config, backends, VIPs, the VIP-address
+ * prefilter, class prefixes, region tables, rings). The maps must stay
+ * open while the reconciler lives. Returns 0 or a negative errno (logged).
  */
 int reconciler_create(struct reconciler **r, const struct meridian_maps *m);
 
@@ -116,6 +124,10 @@ enum reconcile_op_kind {
 	RECONCILE_CLASS6_PUT, /* key.class6 */
 	RECONCILE_VIP_PUT, /* key.vip */
 	RECONCILE_VIP_DELETE,
+	RECONCILE_VIP_ADDR4_PUT, /* key.vip_addr4 */
+	RECONCILE_VIP_ADDR6_PUT, /* key.vip_addr6 */
+	RECONCILE_VIP_ADDR4_DELETE,
+	RECONCILE_VIP_ADDR6_DELETE,
 	RECONCILE_CLASS4_DELETE,
 	RECONCILE_CLASS6_DELETE,
 	RECONCILE_TABLE_DELETE,
@@ -131,6 +143,8 @@ struct reconcile_op {
 	union {
 		uint32_t id;
 		struct meridian_vip_key vip;
+		__u32 vip_addr4;
+		struct meridian_vip_addr6_key vip_addr6;
 		struct meridian_lpm4_key class4;
 		struct meridian_lpm6_key class6;
 		struct meridian_region_key table;

@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "reconcile_int.h"
+#include "vip_addrs.h"
 
 static bool family_ok(__u8 family)
 {
@@ -126,6 +127,32 @@ static int check_vips(const struct desired *d)
 	return 0;
 }
 
+/* The prefilter must be exactly what the VIP keys make of it. */
+static int check_vip_addrs(const struct desired *d)
+{
+	int match;
+
+	if (d->n_vip_addrs4 > MERIDIAN_MAX_VIP_KEYS ||
+	    d->n_vip_addrs6 > MERIDIAN_MAX_VIP_KEYS ||
+	    (d->n_vip_addrs4 && !d->vip_addrs4) ||
+	    (d->n_vip_addrs6 && !d->vip_addrs6)) {
+		log_err("desired: %u + %u VIP addresses, at most %u each",
+			d->n_vip_addrs4, d->n_vip_addrs6,
+			MERIDIAN_MAX_VIP_KEYS);
+		return -EINVAL;
+	}
+	match = vip_addrs_match(d);
+	if (match < 0)
+		return match;
+	if (!match) {
+		log_err("desired: the VIP-address prefilter (%u + %u entries) "
+			"is not what its %u VIP keys make",
+			d->n_vip_addrs4, d->n_vip_addrs6, d->n_vips);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int check_class(const struct meridian_class *cls, __u32 prefixlen,
 		       __u32 max_len, uint32_t i)
 {
@@ -169,6 +196,8 @@ int rc_check_desired(const struct desired *d)
 		err = check_tables(d);
 	if (!err)
 		err = check_vips(d);
+	if (!err)
+		err = check_vip_addrs(d);
 	if (!err)
 		err = check_classes(d);
 	return err;

@@ -332,6 +332,8 @@ static int op_done(struct exec_ctx *x, const struct rc_op *op)
 		st->writes++;
 		break;
 	case RECONCILE_VIP_DELETE:
+	case RECONCILE_VIP_ADDR4_DELETE:
+	case RECONCILE_VIP_ADDR6_DELETE:
 	case RECONCILE_CLASS4_DELETE:
 	case RECONCILE_CLASS6_DELETE:
 	case RECONCILE_TABLE_DELETE:
@@ -609,6 +611,22 @@ static int exec_single(struct exec_ctx *x, const struct rc_op *op)
 		break;
 	case RECONCILE_VIP_DELETE:
 		err = ignore_enoent(meridian_vip_delete(m, &o->key.vip));
+		break;
+	case RECONCILE_VIP_ADDR4_PUT:
+		err = meridian_vip_addr4_put(m, o->key.vip_addr4,
+					     &d->vip_addrs4[o->index].val);
+		break;
+	case RECONCILE_VIP_ADDR6_PUT:
+		err = meridian_vip_addr6_put(m, &o->key.vip_addr6,
+					     &d->vip_addrs6[o->index].val);
+		break;
+	case RECONCILE_VIP_ADDR4_DELETE:
+		err = ignore_enoent(
+			meridian_vip_addr4_delete(m, o->key.vip_addr4));
+		break;
+	case RECONCILE_VIP_ADDR6_DELETE:
+		err = ignore_enoent(
+			meridian_vip_addr6_delete(m, &o->key.vip_addr6));
 		break;
 	case RECONCILE_CLASS4_DELETE:
 		err = ignore_enoent(meridian_class4_delete(m, &o->key.class4));

@@ -93,6 +93,8 @@ struct rc_cache {
 	struct rc_ring *rings; /* MERIDIAN_MAX_RINGS */
 	struct rc_kv ring_ids; /* identity -> u32 ring id */
 	struct rc_kv vips; /* meridian_vip_key -> meridian_vip */
+	struct rc_kv vip_addrs4; /* __u32 address -> meridian_vip_addr */
+	struct rc_kv vip_addrs6; /* meridian_vip_addr6_key -> the same */
 	struct rc_kv classes4; /* meridian_lpm4_key -> meridian_class */
 	struct rc_kv classes6; /* meridian_lpm6_key -> meridian_class */
 	struct rc_kv tables; /* meridian_region_key -> rc_table */
@@ -125,7 +127,8 @@ struct rc_plan {
  *   rc_plan_begin()   checks d (a key listed twice too) and marks what d
  *                     keeps; nothing may be written if it fails (-EINVAL);
  *   rc_plan_health()  config, backends new or up, rings, backends down;
- *   rc_plan_rest()    tables, class prefixes, VIPs, then the deletes.
+ *   rc_plan_rest()    tables, class prefixes, prefilter entries, VIPs,
+ *                     then the deletes.
  * Each of the two lists replaces p's ops. Adopting a pinned ring for an
  * identity (no write needed) is recorded in c at once.
  * 0, -EINVAL, -ENOSPC (out of ring ids), -ENOMEM.
@@ -138,7 +141,7 @@ int rc_plan_rest(struct rc_cache *c, const struct desired *d,
 		 struct rc_plan *p);
 void rc_plan_free(struct rc_plan *p);
 
-/* reconcile_check.c: logs what is wrong; -EINVAL. */
+/* reconcile_check.c: logs what is wrong; -EINVAL (or -ENOMEM). */
 int rc_check_desired(const struct desired *d);
 /* Entries of a ring being written must name backend ids the map has. */
 int rc_check_ring_slots(const struct desired_ring *ring, uint32_t i);

@@ -26,6 +26,10 @@ int rc_cache_init(struct rc_cache *c)
 	rc_kv_init(&c->ring_ids, sizeof(uint64_t), sizeof(uint32_t));
 	rc_kv_init(&c->vips, sizeof(struct meridian_vip_key),
 		   sizeof(struct meridian_vip));
+	rc_kv_init(&c->vip_addrs4, sizeof(__u32),
+		   sizeof(struct meridian_vip_addr));
+	rc_kv_init(&c->vip_addrs6, sizeof(struct meridian_vip_addr6_key),
+		   sizeof(struct meridian_vip_addr));
 	rc_kv_init(&c->classes4, sizeof(struct meridian_lpm4_key),
 		   sizeof(struct meridian_class));
 	rc_kv_init(&c->classes6, sizeof(struct meridian_lpm6_key),
@@ -44,6 +48,8 @@ void rc_cache_free(struct rc_cache *c)
 	c->rings = NULL;
 	rc_kv_free(&c->ring_ids);
 	rc_kv_free(&c->vips);
+	rc_kv_free(&c->vip_addrs4);
+	rc_kv_free(&c->vip_addrs6);
 	rc_kv_free(&c->classes4);
 	rc_kv_free(&c->classes6);
 	rc_kv_free(&c->tables);
@@ -54,6 +60,7 @@ size_t rc_cache_memory(const struct rc_cache *c)
 	return sizeof(*c) + MERIDIAN_MAX_BACKENDS * sizeof(*c->backends) +
 	       MERIDIAN_MAX_RINGS * sizeof(*c->rings) +
 	       rc_kv_memory(&c->ring_ids) + rc_kv_memory(&c->vips) +
+	       rc_kv_memory(&c->vip_addrs4) + rc_kv_memory(&c->vip_addrs6) +
 	       rc_kv_memory(&c->classes4) + rc_kv_memory(&c->classes6) +
 	       rc_kv_memory(&c->tables);
 }
@@ -363,8 +370,8 @@ static int plan_tables(struct rc_cache *c, const struct desired *d,
 }
 
 /*
- * VIPs and class prefixes share a shape: keyed entries in an array of the
- * desired state, compared by value.
+ * VIPs, prefilter entries and class prefixes share a shape: keyed entries
+ * in an array of the desired state, compared by value.
  */
 struct keyed_set {
 	struct rc_kv *cache;
@@ -447,8 +454,11 @@ static int plan_deletes(struct rc_kv *cache, uint32_t epoch,
 	return 0;
 }
 
+/* In the order their puts go: classes, then the prefilter, then VIPs. */
+enum { KEYED_SETS = 5 };
+
 static void keyed_sets(struct rc_cache *c, const struct desired *d,
-		       struct keyed_set s[3])
+		       struct keyed_set s[KEYED_SETS])
 {
 	s[0] = (struct keyed_set){
 		.cache = &c->classes4,
@@ -471,6 +481,26 @@ static void keyed_sets(struct rc_cache *c, const struct desired *d,
 		.what = "an IPv6 class prefix",
 	};
 	s[2] = (struct keyed_set){
+		.cache = &c->vip_addrs4,
+		.base = d->vip_addrs4,
+		.n = d->n_vip_addrs4,
+		.stride = sizeof(*d->vip_addrs4),
+		.val_off = offsetof(struct desired_vip_addr4, val),
+		.put = RECONCILE_VIP_ADDR4_PUT,
+		.del = RECONCILE_VIP_ADDR4_DELETE,
+		.what = "an IPv4 VIP address",
+	};
+	s[3] = (struct keyed_set){
+		.cache = &c->vip_addrs6,
+		.base = d->vip_addrs6,
+		.n = d->n_vip_addrs6,
+		.stride = sizeof(*d->vip_addrs6),
+		.val_off = offsetof(struct desired_vip_addr6, val),
+		.put = RECONCILE_VIP_ADDR6_PUT,
+		.del = RECONCILE_VIP_ADDR6_DELETE,
+		.what = "an IPv6 VIP address",
+	};
+	s[4] = (struct keyed_set){
 		.cache = &c->vips,
 		.base = d->vips,
 		.n = d->n_vips,
@@ -493,13 +523,13 @@ static int plan_config(const struct rc_cache *c, const struct desired *d,
 
 static int note_all_keys(struct rc_cache *c, const struct desired *d)
 {
-	struct keyed_set s[3];
+	struct keyed_set s[KEYED_SETS];
 	int err, i;
 
 	err = note_keys(&c->tables, d->tables, d->n_tables, sizeof(*d->tables),
 			c->epoch, "a region table");
 	keyed_sets(c, d, s);
-	for (i = 0; !err && i < 3; i++)
+	for (i = 0; !err && i < KEYED_SETS; i++)
 		err = note_keys(s[i].cache, s[i].base, s[i].n, s[i].stride,
 				c->epoch, s[i].what);
 	return err;
@@ -543,18 +573,27 @@ int rc_plan_health(struct rc_cache *c, const struct desired *d,
 
 int rc_plan_rest(struct rc_cache *c, const struct desired *d, struct rc_plan *p)
 {
-	struct keyed_set s[3];
+	struct keyed_set s[KEYED_SETS];
 	int err, i;
 
 	p->n_ops = 0;
 	keyed_sets(c, d, s);
 	err = plan_tables(c, d, p);
-	/* Classes before VIPs: a new VIP finds its classes' tables ready. */
-	for (i = 0; !err && i < 3; i++)
+	/*
+	 * Classes before VIPs: a new VIP finds its classes' tables ready.
+	 * The prefilter before VIPs: it announces them, wildcards included.
+	 */
+	for (i = 0; !err && i < KEYED_SETS; i++)
 		err = plan_puts(&s[i], p);
-	/* Deletes: VIPs, class prefixes, tables, rings, backends. */
+	/* Deletes: VIPs, prefilter, class prefixes, tables, rings, backends. */
 	if (!err)
 		err = plan_deletes(&c->vips, c->epoch, RECONCILE_VIP_DELETE, p);
+	if (!err)
+		err = plan_deletes(&c->vip_addrs4, c->epoch,
+				   RECONCILE_VIP_ADDR4_DELETE, p);
+	if (!err)
+		err = plan_deletes(&c->vip_addrs6, c->epoch,
+				   RECONCILE_VIP_ADDR6_DELETE, p);
 	if (!err)
 		err = plan_deletes(&c->classes4, c->epoch,
 				   RECONCILE_CLASS4_DELETE, p);
@@ -642,6 +681,18 @@ int rc_commit(struct rc_cache *c, const struct desired *d,
 				 c->epoch);
 	case RECONCILE_VIP_DELETE:
 		rc_kv_del(&c->vips, &o->key.vip);
+		return 0;
+	case RECONCILE_VIP_ADDR4_PUT:
+		return rc_kv_put(&c->vip_addrs4, &o->key.vip_addr4,
+				 &d->vip_addrs4[o->index].val, c->epoch);
+	case RECONCILE_VIP_ADDR6_PUT:
+		return rc_kv_put(&c->vip_addrs6, &o->key.vip_addr6,
+				 &d->vip_addrs6[o->index].val, c->epoch);
+	case RECONCILE_VIP_ADDR4_DELETE:
+		rc_kv_del(&c->vip_addrs4, &o->key.vip_addr4);
+		return 0;
+	case RECONCILE_VIP_ADDR6_DELETE:
+		rc_kv_del(&c->vip_addrs6, &o->key.vip_addr6);
 		return 0;
 	case RECONCILE_CLASS4_DELETE:
 		rc_kv_del(&c->classes4, &o->key.class4);
