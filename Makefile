@@ -8,7 +8,7 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Imaps -Iuserspace/common
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Imaps -Ibpf -idirafter /usr/include/x86_64-linux-gnu
 LIBS := -lbpf -lelf -lz -lyaml -lm
-DAEMON_LIBS := -lsystemd
+DAEMON_LIBS := -lsystemd -lmicrohttpd
 TEST_LIBS := -lcmocka
 
 BUILD := build

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "prober.h"
 #include "reconcile.h"
@@ -123,6 +124,8 @@ int daemon_init(struct daemon *d, const char *config_path)
 		err = control_open(d);
 	if (!err)
 		err = daemon_watch(d, d->control_fd, SRC_CONTROL);
+	if (!err)
+		err = metrics_open(d);
 	if (!err && sd_watchdog_enabled(0, &d->watchdog_usec) <= 0)
 		d->watchdog_usec = 0;
 	return err;
@@ -130,6 +133,7 @@ int daemon_init(struct daemon *d, const char *config_path)
 
 void daemon_fini(struct daemon *d)
 {
+	metrics_close(d);
 	control_close(d);
 	if (d->prober)
 		prober_destroy(d->prober);
@@ -193,6 +197,7 @@ static void on_tick(struct daemon *d)
 		return;
 	if (drains_changed(d, now))
 		d->dirty = true;
+	metrics_tick(d, now);
 	if (d->watchdog_usec &&
 	    now - d->last_watchdog_ms >= d->watchdog_usec / 2000) {
 		sd_notify(0, "WATCHDOG=1");
@@ -213,8 +218,12 @@ int daemon_reconcile(struct daemon *d)
 	desired_free(&des);
 	if (err) {
 		log_err("reconcile failed: %s; will retry", strerror(-err));
+		if (!d->stale_since_ms)
+			d->stale_since_ms = now_ms();
+		d->reconcile_failures++;
 		return err;
 	}
+	d->stale_since_ms = 0;
 	d->dirty = false;
 	if (st.writes + st.deletes)
 		d->generation++;
@@ -246,6 +255,9 @@ static void dispatch(struct daemon *d, enum loop_source src)
 		break;
 	case SRC_CONTROL:
 		control_serve(d);
+		break;
+	case SRC_METRICS:
+		metrics_serve(d);
 		break;
 	}
 }

@@ -14,8 +14,10 @@
 #include "desired.h"
 #include "health_fsm.h"
 #include "meridian_access.h"
+#include "metrics_render.h"
 #include "model.h"
 
+struct metrics;
 struct prober;
 struct reconciler;
 
@@ -29,7 +31,13 @@ struct drain {
 	uint32_t permille; /* as last evaluated; 1000 when not draining */
 };
 
-enum loop_source { SRC_SIGNAL, SRC_TICK, SRC_PROBER, SRC_CONTROL };
+enum loop_source {
+	SRC_SIGNAL,
+	SRC_TICK,
+	SRC_PROBER,
+	SRC_CONTROL,
+	SRC_METRICS,
+};
 
 struct backend_health {
 	struct health_fsm fsm;
@@ -37,6 +45,9 @@ struct backend_health {
 	double lag_seconds; /* NAN when the probe gives none */
 	uint64_t transitions;
 	char why[96]; /* last failure reason */
+	struct metrics_rtt_hist rtt; /* successful probes */
+	uint64_t probe_failures;
+	uint64_t failovers; /* its going down emptied its region */
 };
 
 struct daemon {
@@ -55,6 +66,9 @@ struct daemon {
 	uint64_t decided_ns; /* when health last changed (monotonic) */
 	uint64_t last_decision_ns; /* health decided -> maps written */
 	uint32_t last_writes;
+	uint64_t stale_since_ms; /* first failed reconcile since a good one */
+	uint64_t reconcile_failures;
+	struct metrics *metrics; /* the Prometheus endpoint */
 	bool dirty; /* desired state must be rebuilt */
 	bool ready; /* READY=1 sent */
 	bool stop;

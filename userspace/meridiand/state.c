@@ -10,6 +10,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "prober.h"
 
@@ -87,6 +88,7 @@ static void on_probe(void *arg, uint32_t i, bool ok, uint32_t rtt_us,
 	struct daemon *d = arg;
 	struct backend_health *h;
 	enum health_event ev;
+	bool was_up;
 
 	if (i >= d->model.n_backends)
 		return;
@@ -95,7 +97,9 @@ static void on_probe(void *arg, uint32_t i, bool ok, uint32_t rtt_us,
 	h->lag_seconds = lag;
 	if (!ok && why)
 		snprintf(h->why, sizeof(h->why), "%s", why);
+	was_up = health_fsm_is_up(&h->fsm);
 	ev = health_fsm_observe(&h->fsm, ok);
+	metrics_on_probe(d, i, ok, rtt_us, was_up, ev);
 	if (ev == HEALTH_EV_NONE)
 		return;
 	h->transitions++;
@@ -198,8 +202,10 @@ int state_reload(struct daemon *d, struct model *next)
 	int err;
 
 	if (strcmp(next->edge.pin_dir, d->model.edge.pin_dir) ||
-	    strcmp(next->edge.control_socket, d->model.edge.control_socket)) {
-		log_err("pin_dir and control_socket need a restart to change");
+	    strcmp(next->edge.control_socket, d->model.edge.control_socket) ||
+	    strcmp(next->edge.metrics_listen, d->model.edge.metrics_listen)) {
+		log_err("pin_dir, control_socket and metrics_listen need a "
+			"restart to change");
 		return -EINVAL;
 	}
 	err = alloc_arrays(next->n_backends, &h, &dr);
