@@ -71,10 +71,24 @@ vip_addr_lookup(const struct pkt *p)
 	return bpf_map_lookup_elem(&meridian_vip_addrs6, p->dst);
 }
 
+/* A key with the packet's port among those its prefilter entry carries. */
+static __always_inline const struct meridian_vip *
+vip_port_inline(const struct pkt *p, const struct meridian_vip_addr *va)
+{
+	int j;
+
+#pragma unroll
+	for (j = 0; j < MERIDIAN_VIP_ADDR_INLINE; j++)
+		if (va->port[j].port == p->dport &&
+		    va->port[j].proto == p->proto)
+			return &va->port[j].vip;
+	return NULL;
+}
+
 /*
- * TCP or UDP to a VIP address: the key with the packet's port, looked up
- * only if the address has keys with a port for the protocol, else the
- * address's wildcard, which its prefilter entry carries.
+ * TCP or UDP to a VIP address: the key with the packet's port, from the
+ * prefilter entry or, if the address has more, from meridian_vips; else
+ * the address's wildcard, which its prefilter entry carries.
  */
 static __always_inline const struct meridian_vip *
 vip_lookup(const struct pkt *p, const struct meridian_vip_addr *va,
@@ -91,6 +105,11 @@ vip_lookup(const struct pkt *p, const struct meridian_vip_addr *va,
 	else
 		return NULL;
 	/* Fragments carry no ports after the first: only the wildcard. */
+	if (!wildcard_only && !p->fragment) {
+		vip = vip_port_inline(p, va);
+		if (vip)
+			return vip;
+	}
 	if (!wildcard_only && !p->fragment &&
 	    (va->flags & (MERIDIAN_VIP_ADDR_PORTS_TCP << i))) {
 		__builtin_memcpy(k.addr, p->dst, 16);
@@ -133,11 +152,16 @@ static __always_inline void flow_key_fill(struct steer *s)
 static __always_inline const struct meridian_class *
 class_lookup(const struct pkt *p)
 {
+	const struct meridian_class *c;
+
 	if (p->family == MERIDIAN_AF_INET) {
 		struct meridian_lpm4_key k = { .prefixlen = 32,
 					       .addr = p->src[0] };
 
-		return bpf_map_lookup_elem(&meridian_classes4, &k);
+		c = bpf_map_lookup_elem(&meridian_classes4, &k);
+		/* Keeps clang from merging the two lookups into one call. */
+		asm volatile("" : "+r"(c));
+		return c;
 	} else {
 		struct meridian_lpm6_key k = { .prefixlen = 128 };
 

@@ -102,17 +102,18 @@ struct meridian_vip {
  * (key: struct meridian_vip_addr6_key): the VIP-address prefilter, one entry
  * per address that has VIP keys, derived from those keys alone. The data
  * plane looks here first, with a short key: a miss means the packet is for
- * no VIP. A hit tells per protocol whether meridian_vips holds keys with a
- * port for this address (only then is the {address, port, proto} lookup
- * worth making), and carries the wildcard (port 0) VIP itself, so a
- * wildcard costs no second lookup. Keys of other protocols, and ICMP keys
+ * no VIP. A hit carries the address's first MERIDIAN_VIP_ADDR_INLINE keys
+ * with a port and its wildcard (port 0) VIPs themselves, and tells per
+ * protocol whether meridian_vips holds more keys with a port (only then is
+ * the {address, port, proto} lookup worth making). Keys of other protocols, and ICMP keys
  * without MERIDIAN_VIP_ECHO, leave no trace here.
  *
  * Written before the VIP keys it describes and deleted after them, so a
  * packet never finds a VIP key its address's entry does not announce.
  */
 enum meridian_vip_addr_flags {
-	MERIDIAN_VIP_ADDR_PORTS_TCP = 1 << 0, /* TCP keys with a port exist */
+	/* TCP keys with a port beyond those in port[]: look in meridian_vips. */
+	MERIDIAN_VIP_ADDR_PORTS_TCP = 1 << 0,
 	MERIDIAN_VIP_ADDR_PORTS_UDP = 1 << 1,
 	MERIDIAN_VIP_ADDR_WILD_TCP = 1 << 2, /* wild[TCP] holds a VIP */
 	MERIDIAN_VIP_ADDR_WILD_UDP = 1 << 3,
@@ -126,10 +127,24 @@ enum meridian_vip_addr_proto {
 	MERIDIAN_VIP_ADDR_PROTOS,
 };
 
+/*
+ * The first keys with a port of an address ride in its prefilter entry, so
+ * the usual VIP (a few ports) costs one short-key lookup in all.
+ */
+#define MERIDIAN_VIP_ADDR_INLINE 4
+
+struct meridian_vip_port {
+	__u16 port; /* network order; 0: unused */
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 reserved;
+	struct meridian_vip vip;
+};
+
 struct meridian_vip_addr {
 	__u32 flags; /* enum meridian_vip_addr_flags */
 	/* The port-0 key's value where its WILD flag is set, else zero. */
 	struct meridian_vip wild[MERIDIAN_VIP_ADDR_PROTOS];
+	struct meridian_vip_port port[MERIDIAN_VIP_ADDR_INLINE];
 };
 
 struct meridian_vip_addr6_key {

@@ -402,11 +402,16 @@ static void test_vip_addr_entries(void **state)
 
 	assert_int_equal(f->d.vip_addrs4[1].key, htonl(0xc6130009));
 	va = &f->d.vip_addrs4[1].val;
+	/* Two keys with a port: both ride inline, none left to look up. */
 	assert_int_equal(va->flags,
-			 MERIDIAN_VIP_ADDR_PORTS_TCP |
-				 MERIDIAN_VIP_ADDR_WILD_TCP |
-				 MERIDIAN_VIP_ADDR_PORTS_UDP |
-				 MERIDIAN_VIP_ADDR_ECHO);
+			 MERIDIAN_VIP_ADDR_WILD_TCP | MERIDIAN_VIP_ADDR_ECHO);
+	assert_int_equal(va->port[0].port, htons(80));
+	assert_int_equal(va->port[0].proto, IPPROTO_TCP);
+	assert_int_equal(va->port[0].vip.id, 0);
+	assert_int_equal(va->port[1].port, htons(53));
+	assert_int_equal(va->port[1].proto, IPPROTO_UDP);
+	assert_int_equal(va->port[1].vip.id, 2);
+	assert_int_equal(va->port[2].port, 0);
 	assert_int_equal(va->wild[MERIDIAN_VIP_ADDR_TCP].id, 1);
 	assert_int_equal(va->wild[MERIDIAN_VIP_ADDR_TCP].flags,
 			 MERIDIAN_VIP_HASH_ADDRS);
@@ -416,8 +421,9 @@ static void test_vip_addr_entries(void **state)
 	assert_int_equal(ntohl(f->d.vip_addrs6[0].key.addr[0]), 0x20010db8);
 	assert_int_equal(ntohl(f->d.vip_addrs6[0].key.addr[3]), 7);
 	va = &f->d.vip_addrs6[0].val;
-	assert_int_equal(va->flags,
-			 MERIDIAN_VIP_ADDR_PORTS_TCP | MERIDIAN_VIP_ADDR_ECHO);
+	assert_int_equal(va->flags, MERIDIAN_VIP_ADDR_ECHO);
+	assert_int_equal(va->port[0].port, htons(80));
+	assert_int_equal(va->port[0].vip.id, 4);
 	assert_int_equal(vip_addrs_match(&f->d), 1);
 	f->d.vip_addrs4[1].val.flags &= ~MERIDIAN_VIP_ADDR_ECHO;
 	assert_int_equal(vip_addrs_match(&f->d), 0);
@@ -454,6 +460,18 @@ static void test_vip_addr_fold(void **state)
 	vip.id = 8;
 	assert_true(vip_addr_fold(&va, &key, &vip));
 	assert_int_equal(va.wild[MERIDIAN_VIP_ADDR_TCP].id, 8);
+	/* Ports ride inline until full; a rewrite keeps its slot. */
+	for (key.port = htons(1); key.port != htons(6);
+	     key.port = htons(ntohs(key.port) + 1))
+		assert_true(vip_addr_fold(&va, &key, &vip));
+	assert_int_equal(va.port[MERIDIAN_VIP_ADDR_INLINE - 1].port,
+			 htons(MERIDIAN_VIP_ADDR_INLINE));
+	assert_int_equal(va.flags, MERIDIAN_VIP_ADDR_WILD_TCP |
+					   MERIDIAN_VIP_ADDR_PORTS_TCP);
+	vip.id = 9;
+	key.port = htons(2);
+	assert_true(vip_addr_fold(&va, &key, &vip));
+	assert_int_equal(va.port[1].vip.id, 9);
 }
 
 static void test_class_entries(void **state)

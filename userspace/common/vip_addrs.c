@@ -30,6 +30,27 @@ static bool is_echo_key(const struct meridian_vip_key *key,
 	       (vip->flags & MERIDIAN_VIP_ECHO);
 }
 
+/* The key rides inline while there is room; later ones only flag. */
+static void fold_port(struct meridian_vip_addr *va,
+		      const struct meridian_vip_key *key,
+		      const struct meridian_vip *vip, int i)
+{
+	struct meridian_vip_port *slot;
+	int j;
+
+	for (j = 0; j < MERIDIAN_VIP_ADDR_INLINE; j++) {
+		slot = &va->port[j];
+		if (slot->port && (slot->port != key->port ||
+				   slot->proto != key->proto))
+			continue;
+		slot->port = key->port;
+		slot->proto = key->proto;
+		slot->vip = *vip;
+		return;
+	}
+	va->flags |= MERIDIAN_VIP_ADDR_PORTS_TCP << i;
+}
+
 bool vip_addr_fold(struct meridian_vip_addr *va,
 		   const struct meridian_vip_key *key,
 		   const struct meridian_vip *vip)
@@ -40,7 +61,7 @@ bool vip_addr_fold(struct meridian_vip_addr *va,
 	    key->family != MERIDIAN_AF_INET6)
 		return false;
 	if (i >= 0 && key->port) {
-		va->flags |= MERIDIAN_VIP_ADDR_PORTS_TCP << i;
+		fold_port(va, key, vip, i);
 		return true;
 	}
 	if (i >= 0) {
