@@ -15,6 +15,7 @@ static const struct {
 	{ "attach", cmd_attach },
 	{ "detach", cmd_detach },
 	{ "stats", cmd_stats },
+	{ "top", cmd_top },
 	{ "status", cmd_status },
 	{ "drain", cmd_drain },
 	{ "undrain", cmd_undrain },
@@ -29,7 +30,10 @@ void usage(FILE *out)
 		"  meridianctl attach DEV [--obj PATH] [--mode native|generic]\n"
 		"                         [--pin-dir DIR]\n"
 		"  meridianctl detach DEV [--pin-dir DIR]\n"
-		"  meridianctl stats [-j] [--pin-dir DIR]\n"
+		"  meridianctl stats [-j] [-c CONFIG] [--pin-dir DIR]\n"
+		"                    [--interval DURATION]\n"
+		"  meridianctl top [-j] [-c CONFIG] [--pin-dir DIR]\n"
+		"                  [--interval DURATION] [--count N]\n"
 		"  meridianctl status [-j] [--socket PATH]\n"
 		"  meridianctl drain REGION|BACKEND [--over DURATION]\n"
 		"  meridianctl undrain REGION|BACKEND\n"
@@ -47,8 +51,13 @@ void usage(FILE *out)
 		"        attach it to DEV with a bpf_link pinned at\n"
 		"        DIR/" CTL_LINK_PREFIX "DEV. Native mode by default.\n"
 		"detach  detach the pinned link from DEV; maps stay pinned\n"
-		"stats   print the edge counters, -j as JSON; reads the pinned\n"
-		"        maps, so it works with meridiand down\n"
+		"stats   the edge counters per region, VIP and backend, -j as\n"
+		"        JSON; --interval samples twice and adds rates. Reads\n"
+		"        the pinned maps, so it works with meridiand down.\n"
+		"        Names come from CONFIG (without --pin-dir, from\n"
+		"        /etc/meridian/meridian.yaml if it exists)\n"
+		"top     the same, redrawn every DURATION (default 1s) until q,\n"
+		"        Ctrl-C or N frames; -j prints a JSON object per frame\n"
 		"status  regions, backends, health, table generation and age,\n"
 		"        from meridiand (socket default " MODEL_DEFAULT_CONTROL_SOCKET ")\n"
 		"drain   ramp a region's or backend's weight to 0 over DURATION\n"

@@ -23,6 +23,8 @@ enum ctl_exit {
 int cmd_attach(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+/* top.c: the same counters, live. */
+int cmd_top(int argc, char **argv);
 /* control.c: commands for the running daemon. */
 int cmd_status(int argc, char **argv);
 int cmd_drain(int argc, char **argv);
@@ -32,17 +34,5 @@ int cmd_weight(int argc, char **argv);
 int cmd_decap(int argc, char **argv);
 
 void usage(FILE *out);
-
-/* Every counter the edge exports, summed over CPUs. */
-struct stats_snapshot {
-	struct meridian_counters counters;
-	struct meridian_region_stats regions[MERIDIAN_MAX_REGIONS];
-	struct meridian_traffic_stats vips[MERIDIAN_MAX_VIPS];
-	struct meridian_traffic_stats backends[MERIDIAN_MAX_BACKENDS];
-};
-
-/* Pure formatting, apart from map access (stats_print.c). */
-void stats_print_text(FILE *out, const struct stats_snapshot *s);
-void stats_print_json(FILE *out, const struct stats_snapshot *s);
 
 #endif /* MERIDIANCTL_H */
