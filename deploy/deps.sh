@@ -7,7 +7,7 @@ set -eu
 PKGS="make gcc clang llvm libc6-dev linux-libc-dev pkg-config
 libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev
 libcmocka-dev libyaml-dev libmicrohttpd-dev libsystemd-dev
-iproute2 ethtool iputils-ping procps prometheus"
+iproute2 ethtool iputils-ping procps prometheus curl python3"
 
 missing=""
 for p in $PKGS; do
