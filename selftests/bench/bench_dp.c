@@ -623,6 +623,48 @@ out:
 	return err;
 }
 
+/* One row per path with a target: name|value|target|result. */
+static int write_summary(const char *path)
+{
+	struct stats pool_st, ed;
+	struct series pool;
+	char target[16];
+	double ratio;
+	FILE *f;
+	int i;
+
+	if (!path)
+		return 0;
+	if (floor_pool(&pool))
+		return -ENOMEM;
+	stats_of(&pool, &pool_st);
+	free(pool.ns);
+	f = fopen(path, "a");
+	if (!f) {
+		log_err("opening %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	fprintf(f, "data plane: floor (xdp_pass) p50|%.0f ns|-|-\n",
+		pool_st.p50);
+	for (i = 0; i < P_MAX; i++) {
+		struct path *p = &paths[i];
+
+		if (!p->target)
+			continue;
+		stats_of(&p->edge, &ed);
+		ratio = pool_st.p50 ? ed.p50 / pool_st.p50 : 0;
+		snprintf(target, sizeof(target), "<= %.1fx", p->target);
+		fprintf(f, "data plane: %s / floor, p50|%.2fx (%.0f "
+			   "ns)|%s|%s\n",
+			p->name, ratio, ed.p50, target,
+			!path_valid(p)	       ? "INVALID" :
+			ratio <= p->target ? "PASS" :
+					       "MISS");
+	}
+	fclose(f);
+	return 0;
+}
+
 static void teardown(struct bench *b)
 {
 	int i;
@@ -649,8 +691,9 @@ static bool all_valid(const struct bench *b)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-o FILE] [-r ROUNDS] [-c CPU]\n"
+		"usage: %s [-o FILE] [-s FILE] [-r ROUNDS] [-c CPU]\n"
 		"  -o FILE    also write the report to FILE\n"
+		"  -s FILE    append summary rows (name|value|target|result)\n"
 		"  -r ROUNDS  rounds of %d floor/edge pairs per path "
 		"(default %d)\n"
 		"  -c CPU     CPU to pin to (default: the highest allowed)\n",
@@ -658,16 +701,19 @@ static void usage(const char *prog)
 }
 
 static int parse_args(int argc, char **argv, struct bench *b,
-		      const char **out_path)
+		      const char **out_path, const char **summary_path)
 {
 	int opt;
 
 	b->rounds = ROUNDS_DEFAULT;
 	b->cpu = -1;
-	while ((opt = getopt(argc, argv, "o:r:c:h")) != -1) {
+	while ((opt = getopt(argc, argv, "o:s:r:c:h")) != -1) {
 		switch (opt) {
 		case 'o':
 			*out_path = optarg;
+			break;
+		case 's':
+			*summary_path = optarg;
 			break;
 		case 'r':
 			b->rounds = (unsigned int)strtoul(optarg, NULL, 10);
@@ -690,11 +736,11 @@ static int parse_args(int argc, char **argv, struct bench *b,
 int main(int argc, char **argv)
 {
 	static struct bench b;
-	const char *out_path = NULL;
+	const char *out_path = NULL, *summary_path = NULL;
 	int err;
 
 	log_init(argv[0]);
-	if (parse_args(argc, argv, &b, &out_path))
+	if (parse_args(argc, argv, &b, &out_path, &summary_path))
 		return 2;
 	b.cpu = pin_cpu(b.cpu);
 	if (b.cpu < 0)
@@ -702,7 +748,8 @@ int main(int argc, char **argv)
 	err = setup(&b);
 	if (!err)
 		err = warm_up(&b) ?: run_rounds(&b) ?:
-		      write_report(&b, out_path);
+		      write_report(&b, out_path) ?:
+		      write_summary(summary_path);
 	teardown(&b);
 	if (err == -EPERM) {
 		printf("bench-dp: skipped: needs root (network namespace, "

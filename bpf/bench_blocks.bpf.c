@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Building blocks of the edge's per-packet work, one program each, for
+ * selftests/bench/bench_blocks.c: what a map lookup of each kind, the
+ * per-CPU counting and the encapsulation cost on this machine, measured the
+ * way bench-dp measures the whole program. The maps have the shapes of the
+ * edge's (type, flags, key size, entries); keys come from the packet so
+ * nothing folds away.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "csum.h"
+#include "meridian_maps.h"
+
+struct blk_pkt {
+	struct iphdr *iph;
+	struct tcphdr *tcp;
+};
+
+/* Like the VIP-address prefilter: a 4-byte key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MERIDIAN_MAX_VIP_KEYS);
+	__type(key, __u32);
+	__type(value, __u64);
+} blk_addrs SEC(".maps");
+
+/* Like meridian_vips: {address, port, proto, family}. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MERIDIAN_MAX_VIP_KEYS);
+	__type(key, struct meridian_vip_key);
+	__type(value, struct meridian_vip);
+} blk_vips SEC(".maps");
+
+/* Like meridian_flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MERIDIAN_FLOW_ENTRIES);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct meridian_flow_key);
+	__type(value, struct meridian_flow);
+} blk_flows SEC(".maps");
+
+/* The same, for inserts, so they never evict blk_flows' entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MERIDIAN_FLOW_ENTRIES);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct meridian_flow_key);
+	__type(value, struct meridian_flow);
+} blk_flows_new SEC(".maps");
+
+/* The per-CPU counting of one steered packet: four slots. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct meridian_counters);
+} blk_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MERIDIAN_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct meridian_region_stats);
+} blk_stats SEC(".maps");
+
+static __always_inline int blk_parse(struct xdp_md *ctx, struct blk_pkt *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+
+	p->iph = (void *)(eth + 1);
+	p->tcp = (void *)(p->iph + 1);
+	if ((void *)(p->tcp + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	    p->iph->ihl != 5 || p->iph->protocol != IPPROTO_TCP)
+		return -1;
+	return 0;
+}
+
+static __always_inline void blk_flow_key(const struct blk_pkt *p,
+					 struct meridian_flow_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->src[0] = p->iph->saddr;
+	k->dst[0] = p->iph->daddr;
+	k->sport = p->tcp->source;
+	k->dport = p->tcp->dest;
+	k->proto = IPPROTO_TCP;
+	k->family = MERIDIAN_AF_INET;
+}
+
+/* Parsing and the flow key alone: the base of every block below. */
+SEC("xdp")
+int blk_base(struct xdp_md *ctx)
+{
+	struct meridian_flow_key k;
+	struct blk_pkt p;
+
+	if (blk_parse(ctx, &p))
+		return XDP_DROP;
+	blk_flow_key(&p, &k);
+	return k.sport ? XDP_PASS : XDP_DROP;
+}
+
+SEC("xdp")
+int blk_addr_lookup(struct xdp_md *ctx)
+{
+	struct blk_pkt p;
+	__u32 key;
+
+	if (blk_parse(ctx, &p))
+		return XDP_DROP;
+	key = p.iph->daddr;
+	return bpf_map_lookup_elem(&blk_addrs, &key) ? XDP_PASS : XDP_DROP;
+}
+
+SEC("xdp")
+int blk_vip_lookup(struct xdp_md *ctx)
+{
+	struct meridian_vip_key k = {};
+	struct blk_pkt p;
+
+	if (blk_parse(ctx, &p))
+		return XDP_DROP;
+	k.addr[0] = p.iph->daddr;
+	k.port = p.tcp->dest;
+	k.proto = IPPROTO_TCP;
+	k.family = MERIDIAN_AF_INET;
+	return bpf_map_lookup_elem(&blk_vips, &k) ? XDP_PASS : XDP_DROP;
+}
+
+SEC("xdp")
+int blk_flow_lookup(struct xdp_md *ctx)
+{
+	struct meridian_flow_key k;
+	struct blk_pkt p;
+
+	if (blk_parse(ctx, &p))
+		return XDP_DROP;
+	blk_flow_key(&p, &k);
+	return bpf_map_lookup_elem(&blk_flows, &k) ? XDP_PASS : XDP_DROP;
+}
+
+/* A new flow into a full LRU share: every insert evicts. */
+SEC("xdp")
+int blk_flow_insert(struct xdp_md *ctx)
+{
+	struct meridian_flow v = { .backend = 1 };
+	struct meridian_flow_key k;
+	struct blk_pkt p;
+
+	if (blk_parse(ctx, &p))
+		return XDP_DROP;
+	blk_flow_key(&p, &k);
+	return bpf_map_update_elem(&blk_flows_new, &k, &v, BPF_ANY) ?
+		       XDP_DROP :
+		       XDP_PASS;
+}
+
+/* What the edge counts for one steered packet. */
+SEC("xdp")
+int blk_count(struct xdp_md *ctx)
+{
+	struct meridian_region_stats *s;
+	struct meridian_counters *c;
+	__u32 zero = 0, id, i;
+	struct blk_pkt p;
+
+	if (blk_parse(ctx, &p))
+		return XDP_DROP;
+	c = bpf_map_lookup_elem(&blk_counters, &zero);
+	if (!c)
+		return XDP_DROP;
+	c->lru_hit++;
+	c->action[MERIDIAN_ACT_TX]++;
+	id = bpf_ntohs(p.tcp->dest) & 0xff;
+#pragma unroll
+	for (i = 0; i < 3; i++) {
+		__u32 key = id + i;
+
+		s = bpf_map_lookup_elem(&blk_stats, &key);
+		if (!s)
+			return XDP_DROP;
+		s->packets++;
+		s->bytes += 64;
+	}
+	return XDP_PASS;
+}
+
+/* Grow the head and write an outer IPv4 header with its checksum. */
+SEC("xdp")
+int blk_encap(struct xdp_md *ctx)
+{
+	struct iphdr *outer;
+	struct blk_pkt p;
+	__u32 daddr;
+	void *data, *end;
+
+	if (blk_parse(ctx, &p))
+		return XDP_DROP;
+	daddr = p.iph->daddr;
+	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(*outer)))
+		return XDP_DROP;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	outer = data + sizeof(struct ethhdr);
+	if ((void *)(outer + 1) > end)
+		return XDP_DROP;
+	__builtin_memmove(data, data + sizeof(*outer), sizeof(struct ethhdr));
+	outer->version = 4;
+	outer->ihl = 5;
+	outer->tos = 0;
+	outer->tot_len = bpf_htons(84);
+	outer->id = 0;
+	outer->frag_off = bpf_htons(0x4000);
+	outer->ttl = 64;
+	outer->protocol = IPPROTO_IPIP;
+	outer->saddr = daddr;
+	outer->daddr = daddr;
+	outer->check = ipv4_header_csum(outer);
+	return XDP_TX;
+}
+
+/* The next-hop cache's clock, read on every steered packet. */
+SEC("xdp")
+int blk_jiffies(struct xdp_md *ctx)
+{
+	struct blk_pkt p;
+
+	if (blk_parse(ctx, &p))
+		return XDP_DROP;
+	return bpf_jiffies64() ? XDP_PASS : XDP_DROP;
+}
+
+/* The flood guard's clock, read for new flows when the guard is on. */
+SEC("xdp")
+int blk_ktime(struct xdp_md *ctx)
+{
+	struct blk_pkt p;
+
+	if (blk_parse(ctx, &p))
+		return XDP_DROP;
+	return bpf_ktime_get_ns() ? XDP_PASS : XDP_DROP;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
