@@ -50,10 +50,15 @@
 # backend i of LAB_BE_NAME is data-plane backend id i, region i of
 # LAB_REGIONS is region id i, VIP 0 is LAB_VIP4 and VIP 1 LAB_VIP6.
 #
-# meridiand runs in the edge namespace, e.g.
-#   lab_edge "$MERIDIAN_ROOT/build/meridiand" -c "$LAB_CONFIG" &
-#   cleanup_add lab_kill_pid $!
-# and answers on $LAB_CONTROL_SOCKET (lab_ctl status --socket ...).
+# meridiand runs in the edge namespace:
+#   lab_daemon_start                 # LAB_DAEMON_PID is meridiand itself
+#   lab_daemon_wait_ready 50 || ...  # every backend up, within 5 s
+# and answers on $LAB_CONTROL_SOCKET (lab_ctl adds --socket to status,
+# drain, undrain and weight; lab_status reads `status -j` quickly). Its
+# stderr goes to $LAB_DAEMON_LOG, every line prefixed with the wall-clock
+# time in ms. (`lab_edge meridiand &` also works, but there $! is a
+# subshell, not meridiand: fine for lab_kill_pid, which ends the
+# subshell's children too, not for kill -HUP or kill -9.)
 #
 # Helpers:
 #   lab_edge / lab_client / lab_be NAME CMD...   run inside a namespace
@@ -63,6 +68,10 @@
 #   lab_traffic MODE ARGS                        labclient in the client ns
 #   lab_region_packets ID, lab_edge_counter NAME, lab_decap_counter BE NAME,
 #   lab_decap_total BE                           counters
+#   lab_daemon_start [ARGS], lab_daemon_stop, lab_daemon_wait_ready [TRIES]
+#   lab_status, lab_health NAME [JSON], lab_region_up REGION [JSON],
+#   lab_all_up [JSON], lab_status_number KEY [JSON]    meridiand's view
+#   lab_traffic_loop MS OUT MODE ARGS            continuous traffic, summed
 #   lab_backend_stop|start NAME                  kill / restart its server
 #   lab_backend_health NAME ok|fail              its /health 200 or 503
 #   lab_link_down|up NAME                        silent blackhole, restore
@@ -75,6 +84,7 @@ LABSRV=${LABSRV:-$LAB_TOOLS/labsrv}
 LABCLIENT=${LABCLIENT:-$LAB_TOOLS/labclient}
 LABMAPS=${LABMAPS:-$LAB_TOOLS/labmaps}
 MERIDIAN_DECAP_OBJ=${MERIDIAN_DECAP_OBJ:-$MERIDIAN_ROOT/bpf/decap.bpf.o}
+MERIDIAND=${MERIDIAND:-$MERIDIAN_ROOT/build/meridiand}
 
 # Fixed plan; lab_up adds the per-run names.
 LAB_REGIONS=(local near far)
@@ -133,6 +143,8 @@ LAB_BE_GW4=()
 LAB_BE_GW6=()
 LAB_BE_EDGE_DEV=()
 LAB_BE_PIN=()
+LAB_DAEMON_PID=
+LAB_DAEMON_LOG=
 
 # ---- running things in the lab ----
 
@@ -175,8 +187,17 @@ lab_region_backends() {
 	echo "$out"
 }
 
-# lab_ctl ARGS: meridianctl in the edge namespace.
+# lab_ctl ARGS: meridianctl in the edge namespace. Commands for the
+# daemon get --socket $LAB_CONTROL_SOCKET unless the caller gave one.
 lab_ctl() {
+	case ${1-} in
+	status | drain | undrain | weight)
+		case " $* " in
+		*" --socket"* | *" -s "*) ;;
+		*) set -- "$@" --socket "$LAB_CONTROL_SOCKET" ;;
+		esac
+		;;
+	esac
 	lab_edge "$MERIDIANCTL" "$@"
 }
 
@@ -246,7 +267,7 @@ lab_backend_start() {
 		>>"$LAB_DIR/$name.log" 2>&1 &
 	pid=$!
 	cleanup_add lab_kill_pid "$pid"
-	wait_for 50 test -s "$pidfile" || {
+	lab_wait_ms 5000 test -s "$pidfile" || {
 		echo "lab: labsrv $name did not start; log:" >&2
 		cat "$LAB_DIR/$name.log" >&2
 		return 1
@@ -254,22 +275,79 @@ lab_backend_start() {
 }
 
 # lab_kill_pid PID: ends a process the lab started, and waits for it.
+# Its children go first: `func &` makes PID a subshell whose child does the
+# work (e.g. `lab_edge meridiand &`), and ending only the subshell would
+# leave that child running on its own. PIDs wrap quickly (pid_max may be
+# 32768), so a cleanup registered long ago may name someone else's process
+# by now: only a PID that still descends from this test's shell is ended.
 lab_kill_pid() {
-	kill "$1" 2>/dev/null || return 0
-	wait_for 30 lab_pid_gone "$1"
+	local pid live=()
+	lab_own_pid "$1" || return 0
+	for pid in $(ps -o pid= --ppid "$1" 2>/dev/null) "$1"; do
+		kill "$pid" 2>/dev/null && live+=("$pid")
+	done
+	[ "${#live[@]}" -eq 0 ] || wait_for 30 lab_pid_gone "${live[@]}"
 }
 
+# lab_own_pid PID: PID runs, and descends from this test's shell ($$,
+# which subshells share): its parent, or the parent's parent and so on (at
+# most 4 levels), is $$.
+lab_own_pid() {
+	local pid=$1 i
+	for ((i = 0; i < 4; i++)); do
+		pid=$(lab_ppid "$pid") || return 1
+		[ "$pid" = "$$" ] && return 0
+		[ "$pid" -gt 1 ] || return 1
+	done
+	return 1
+}
+
+# lab_ppid PID: its parent: field 4 of /proc/PID/stat, after "(comm)".
+lab_ppid() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	# shellcheck disable=SC2086 # split into fields on purpose
+	set -- $stat
+	[ -n "${2-}" ] && echo "$2"
+}
+
+# lab_pid_gone PID...: none of them runs any more.
 lab_pid_gone() {
-	! kill -0 "$1" 2>/dev/null
+	local pid
+	for pid in "$@"; do
+		! kill -0 "$pid" 2>/dev/null || return 1
+	done
 }
 
-# lab_backend_stop NAME: its server exits; connections are refused.
+# lab_backend_stop NAME: its server exits; connections are refused. Works
+# from another shell too (lab_load_env): the pidfile names the server, and
+# its command line must still be that server's.
 lab_backend_stop() {
-	local pidfile pid
+	local pidfile pid cmd
 	lab_be_index "$1" >/dev/null || return 1
 	pidfile=$(lab_backend_pidfile "$1")
 	pid=$(cat "$pidfile" 2>/dev/null) || return 1
-	lab_kill_pid "$pid"
+	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+	[[ $cmd == "$LABSRV --name $1 "* ]] || return 0
+	kill "$pid" 2>/dev/null || return 0
+	lab_wait_ms 3000 lab_pid_gone "$pid"
+}
+
+# lab_wait_ms MS CMD...: CMD retried every 10 ms until it succeeds, for at
+# most MS milliseconds. For failure injection, where wait_for's 100 ms
+# steps would blur what a test measures.
+lab_wait_ms() {
+	local ms=$1 us end
+	shift
+	us=${EPOCHREALTIME//[!0-9]/}
+	end=$((us / 1000 + ms))
+	while :; do
+		"$@" && return 0
+		us=${EPOCHREALTIME//[!0-9]/}
+		[ "$((us / 1000))" -lt "$end" ] || return 1
+		sleep 0.01
+	done
 }
 
 # lab_backend_health NAME ok|fail: its /health answers 200 or 503; the
@@ -338,6 +416,152 @@ lab_region_restore() {
 		lab_link_up "$name" || rc=1
 	done
 	return "$rc"
+}
+
+# ---- meridiand ----
+
+# lab_daemon_start [ARGS...]: meridiand in the edge namespace on
+# $LAB_CONFIG, ARGS added (e.g. -v). A plain command, not a function, goes
+# in the background, and ip netns exec and sh both exec, so LAB_DAEMON_PID
+# is meridiand's own PID (kill -HUP, kill -9 reach it). Returns at once;
+# lab_daemon_wait_ready waits. Stopped at exit. Its stderr is appended to
+# LAB_DAEMON_LOG, every line stamped by lab_log_stamp.
+lab_daemon_start() {
+	[ -x "$MERIDIAND" ] || {
+		echo "lab: no $MERIDIAND (run make all)" >&2
+		return 1
+	}
+	LAB_DAEMON_LOG=$LAB_DIR/meridiand.log
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	ip netns exec "$LAB_NS_EDGE" sh -c \
+		'mount --bind "$0" /sys/fs/bpf && exec "$@"' "$T_BPFFS" \
+		"$MERIDIAND" -c "$LAB_CONFIG" "$@" \
+		2> >(lab_log_stamp >>"$LAB_DAEMON_LOG") >/dev/null &
+	LAB_DAEMON_PID=$!
+	cleanup_add lab_kill_pid "$LAB_DAEMON_PID"
+}
+
+# lab_log_stamp: stdin to stdout, each line prefixed with the wall-clock
+# time in milliseconds (bash builtins only: no fork per line).
+lab_log_stamp() {
+	local line us
+	while IFS= read -r line || [ -n "$line" ]; do
+		us=${EPOCHREALTIME//[!0-9]/}
+		printf '%s %s\n' "$((us / 1000))" "$line"
+	done
+}
+
+# lab_daemon_stop: SIGTERM (the data plane keeps its tables), then waits.
+lab_daemon_stop() {
+	[ -n "$LAB_DAEMON_PID" ] && lab_own_pid "$LAB_DAEMON_PID" || return 0
+	kill "$LAB_DAEMON_PID" 2>/dev/null
+	wait_for 30 lab_pid_gone "$LAB_DAEMON_PID"
+}
+
+# lab_daemon_wait_ready [TRIES]: until status answers and every backend is
+# up, checked every 0.1 s, at most TRIES (default 50) times.
+lab_daemon_wait_ready() {
+	wait_for "${1:-50}" lab_all_up
+}
+
+# lab_status: meridiand's `status -j`. A Unix socket path is reachable
+# from any network namespace, so this skips ip netns exec: a poll takes
+# about 2 ms instead of 5.
+lab_status() {
+	"$MERIDIANCTL" status -j --socket "$LAB_CONTROL_SOCKET"
+}
+
+# lab_health NAME [JSON]: the backend's health (up, down, unknown) in JSON
+# (a `status -j` answer; asked for when not given). Empty if unknown.
+lab_health() {
+	local json re
+	json=${2-$(lab_status 2>/dev/null)}
+	re="\"name\":\"$1\",\"region\":\"[^\"]*\",\"address\":\"[^\"]*\","
+	re+="\"health\":\"([a-z]+)\""
+	[[ $json =~ $re ]] || return 1
+	echo "${BASH_REMATCH[1]}"
+}
+
+# lab_region_up REGION [JSON]: how many of its backends are up.
+lab_region_up() {
+	local json re
+	json=${2-$(lab_status 2>/dev/null)}
+	re="\"name\":\"$1\",\"tier\":[0-9]+,\"up\":([0-9]+),"
+	[[ $json =~ $re ]] || return 1
+	echo "${BASH_REMATCH[1]}"
+}
+
+# lab_all_up [JSON]: status answers, and every lab backend is up.
+lab_all_up() {
+	local json name
+	json=${1-$(lab_status 2>/dev/null)}
+	[ -n "$json" ] || return 1
+	for name in "${LAB_BE_NAME[@]}"; do
+		[ "$(lab_health "$name" "$json")" = up ] || return 1
+	done
+}
+
+# lab_status_number KEY [JSON]: a top-level number of `status -j`, e.g.
+# generation, reconcile_writes.
+lab_status_number() {
+	local json re
+	json=${2-$(lab_status 2>/dev/null)}
+	re="^\{[^[{]*\"$1\":([0-9]+)"
+	[[ $json =~ $re ]] || return 1
+	echo "${BASH_REMATCH[1]}"
+}
+
+# ---- continuous traffic ----
+
+# lab_traffic_loop MS OUT MODE ARGS...: labclient MODE (flows or udp) with
+# ARGS, again and again until MS milliseconds have passed (at most 5000
+# runs), then OUT gets the sums: "backend NAME N", "failed N", "error
+# REASON N", "other LINE" (the first 5 lines that were none of these, e.g.
+# errors), "runs N", "exits N" (runs that exited non-zero; "exit CODE N"
+# per exit code), "first_ms T" and "last_ms T" (wall clock: start of the
+# first run, end of the last).
+# Without --sport-base each run picks its own random ports. For traffic in
+# the background while something happens:
+#   lab_traffic_loop 3000 "$out" flows --vip ... --count 50 & pid=$!
+lab_traffic_loop() {
+	local ms=$1 out=$2 raw=$2.raw runs=0 exits=0 first last us rc
+	local -A codes=()
+	shift 2
+	: >"$raw"
+	us=${EPOCHREALTIME//[!0-9]/}
+	first=$((us / 1000))
+	last=$first
+	while [ "$runs" -lt 5000 ] && [ "$((last - first))" -lt "$ms" ]; do
+		lab_traffic "$@" >>"$raw" 2>&1
+		rc=$?
+		if [ "$rc" -ne 0 ]; then
+			exits=$((exits + 1))
+			codes[$rc]=$((${codes[$rc]-0} + 1))
+		fi
+		runs=$((runs + 1))
+		us=${EPOCHREALTIME//[!0-9]/}
+		last=$((us / 1000))
+	done
+	{
+		awk '$1 == "backend" { b[$2] += $3 }
+			$1 == "failed" { f += $2 }
+			$1 == "error" { e[$2] += $3 }
+			$1 !~ /^(backend|failed|error|flow)$/ && other++ < 5 {
+				print "other", $0
+			}
+			END {
+				for (n in b) print "backend", n, b[n]
+				print "failed", f + 0
+				for (n in e) print "error", n, e[n]
+			}' "$raw"
+		echo "runs $runs"
+		echo "exits $exits"
+		for rc in "${!codes[@]}"; do
+			echo "exit $rc ${codes[$rc]}"
+		done
+		echo "first_ms $first"
+		echo "last_ms $last"
+	} >"$out"
 }
 
 # ---- static tables, without meridiand ----
