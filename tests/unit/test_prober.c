@@ -479,6 +479,12 @@ static void run_until(struct results *r, uint32_t want, bool until_down)
 		poll(&pfd, 1, 20);
 		assert_true(prober_dispatch(r->p) >= 0);
 	}
+	/*
+	 * One dispatch may report several targets that came due together;
+	 * the checks look at exactly the first `want` results.
+	 */
+	if (!until_down && r->n > want)
+		r->n = want;
 }
 
 static struct probe_target target(int family, uint16_t port,
