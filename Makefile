@@ -48,6 +48,8 @@ deps:
 bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+bpf/bench_%.bpf.o: selftests/bench/bench_progs.h
+
 $(BUILD)/%.o: %.c $(COMMON_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -56,7 +58,8 @@ $(LIBMERIDIAN): $(COMMON_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(BUILD)/meridianctl: $(CTL_SRCS) $(LIBMERIDIAN) $(COMMON_HDRS)
+$(BUILD)/meridianctl: $(CTL_SRCS) $(wildcard userspace/meridianctl/*.h) \
+		$(LIBMERIDIAN) $(COMMON_HDRS)
 	$(CC) $(CFLAGS) -Iuserspace/meridianctl $(CTL_SRCS) $(LIBMERIDIAN) $(LIBS) -o $@
 
 $(BUILD)/meridiand: $(DAEMON_SRCS) $(LIBMERIDIAN) $(COMMON_HDRS)
@@ -106,7 +109,8 @@ demo: deps all
 install: all
 	install -d $(DESTDIR)/usr/sbin $(DESTDIR)/usr/lib/meridian
 	install -m 0755 $(PROGS) $(DESTDIR)/usr/sbin/
-	install -m 0644 $(BPF_OBJS) $(DESTDIR)/usr/lib/meridian/
+	install -m 0644 $(filter-out bpf/bench_%,$(BPF_OBJS)) \
+		$(DESTDIR)/usr/lib/meridian/
 
 clean:
 	rm -rf $(BUILD) bpf/*.bpf.o
