@@ -62,7 +62,8 @@ $(BUILD)/meridianctl: $(CTL_SRCS) $(wildcard userspace/meridianctl/*.h) \
 		$(LIBMERIDIAN) $(COMMON_HDRS)
 	$(CC) $(CFLAGS) -Iuserspace/meridianctl $(CTL_SRCS) $(LIBMERIDIAN) $(LIBS) -o $@
 
-$(BUILD)/meridiand: $(DAEMON_SRCS) $(LIBMERIDIAN) $(COMMON_HDRS)
+$(BUILD)/meridiand: $(DAEMON_SRCS) $(wildcard userspace/meridiand/*.h) \
+		$(LIBMERIDIAN) $(COMMON_HDRS)
 	$(CC) $(CFLAGS) -Iuserspace/meridiand $(DAEMON_SRCS) $(LIBMERIDIAN) \
 		$(LIBS) $(DAEMON_LIBS) -o $@
 
