@@ -20,17 +20,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "bench_util.h"
 #include "edge_fixture.h"
-#include "log.h"
 
 #define ROUNDS_DEFAULT 2000
 #define BATCH 64 /* floor/edge pairs per path per round */
@@ -122,39 +118,6 @@ struct bench {
 
 static struct tr_result run_res;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* The highest-numbered CPU we may run on, unless one was asked for. */
-static int pin_cpu(int want)
-{
-	cpu_set_t set;
-	int cpu;
-
-	if (want < 0) {
-		if (sched_getaffinity(0, sizeof(set), &set)) {
-			log_err("sched_getaffinity: %s", strerror(errno));
-			return -errno;
-		}
-		for (cpu = CPU_SETSIZE - 1; cpu > 0; cpu--)
-			if (CPU_ISSET(cpu, &set))
-				break;
-		want = cpu;
-	}
-	CPU_ZERO(&set);
-	CPU_SET(want, &set);
-	if (sched_setaffinity(0, sizeof(set), &set)) {
-		log_err("pinning to cpu %d: %s", want, strerror(errno));
-		return -errno;
-	}
-	return want;
-}
-
 /* Flow i of the new-flow sequence, written into the template frame. */
 static int new_flow_frame(struct pkt *frame, uint32_t i)
 {
@@ -237,14 +200,14 @@ static int run_batch(struct bench *b, struct path *p)
 
 static int run_rounds(struct bench *b)
 {
-	uint64_t start = now_ns();
+	uint64_t start = bench_now_ns();
 	unsigned int r;
 	int err = 0, i;
 
 	for (r = 0; !err && r < b->rounds; r++) {
 		for (i = 0; !err && i < P_MAX; i++)
 			err = run_batch(b, &paths[i]);
-		if (now_ns() - start > TIME_LIMIT_NS) {
+		if (bench_now_ns() - start > TIME_LIMIT_NS) {
 			fprintf(stderr, "bench_dp: time limit, stopping after "
 				"%u of %u rounds\n", r + 1, b->rounds);
 			r++;
@@ -252,7 +215,7 @@ static int run_rounds(struct bench *b)
 		}
 	}
 	b->rounds_done = r;
-	b->seconds = (double)(now_ns() - start) / 1e9;
+	b->seconds = (double)(bench_now_ns() - start) / 1e9;
 	return err;
 }
 
@@ -439,41 +402,9 @@ static void print_timer_step(FILE *f, const struct series *pool,
 			   "durations\n");
 }
 
-static void cpu_model(char *buf, size_t len)
-{
-	char line[256], *colon;
-	FILE *f = fopen("/proc/cpuinfo", "r");
-
-	snprintf(buf, len, "unknown");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "model name", 10))
-			continue;
-		colon = strchr(line, ':');
-		if (colon) {
-			snprintf(buf, len, "%s", colon + 2);
-			buf[strcspn(buf, "\n")] = '\0';
-		}
-		break;
-	}
-	fclose(f);
-}
-
 static void print_header(FILE *f, const struct bench *b)
 {
-	char model[128], date[64];
-	struct utsname u;
-	time_t t = time(NULL);
-
-	uname(&u);
-	cpu_model(model, sizeof(model));
-	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", gmtime(&t));
-	fprintf(f, "meridian bench-dp: edge XDP cost per packet\n");
-	fprintf(f, "date:     %s\n", date);
-	fprintf(f, "kernel:   %s %s %s\n", u.sysname, u.release, u.machine);
-	fprintf(f, "cpu:      %s; pinned to cpu %d of %ld online\n", model,
-		b->cpu, sysconf(_SC_NPROCESSORS_ONLN));
+	bench_print_env(f, "bench-dp: edge XDP cost per packet", b->cpu);
 	fprintf(f, "method:   BPF_PROG_TEST_RUN, repeat=1, a fresh frame per "
 		   "call, kernel-reported duration;\n"
 		   "          floor bpf/xdp_pass.bpf.o alternated call by "
@@ -573,8 +504,9 @@ static void print_checks(FILE *f, const struct bench *b)
 		BENCH_MTU, TOO_BIG_PAYLOAD + 40);
 }
 
-static int report(FILE *f, const struct bench *b)
+static int report(FILE *f, void *arg)
 {
+	const struct bench *b = arg;
 	struct stats fl[P_MAX], ed[P_MAX], pool_st;
 	struct series pool;
 	int i;
@@ -593,34 +525,6 @@ static int report(FILE *f, const struct bench *b)
 	print_checks(f, b);
 	free(pool.ns);
 	return 0;
-}
-
-/* The report goes to stdout and, when asked, to a file. */
-static int write_report(const struct bench *b, const char *out_path)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *mem, *out;
-	int err;
-
-	mem = open_memstream(&text, &len);
-	if (!mem)
-		return -errno;
-	err = report(mem, b);
-	fclose(mem);
-	if (err)
-		goto out;
-	fputs(text, stdout);
-	if (!out_path)
-		goto out;
-	out = fopen(out_path, "w");
-	if (!out || fputs(text, out) < 0 || fclose(out)) {
-		err = -errno;
-		log_err("writing %s: %s", out_path, strerror(errno));
-	}
-out:
-	free(text);
-	return err;
 }
 
 /* One row per path with a target: name|value|target|result. */
@@ -708,20 +612,8 @@ static int parse_args(int argc, char **argv, struct bench *b,
 	b->rounds = ROUNDS_DEFAULT;
 	b->cpu = -1;
 	while ((opt = getopt(argc, argv, "o:s:r:c:h")) != -1) {
-		switch (opt) {
-		case 'o':
-			*out_path = optarg;
-			break;
-		case 's':
-			*summary_path = optarg;
-			break;
-		case 'r':
-			b->rounds = (unsigned int)strtoul(optarg, NULL, 10);
-			break;
-		case 'c':
-			b->cpu = atoi(optarg);
-			break;
-		default:
+		if (!bench_common_opt(opt, optarg, out_path, summary_path,
+				      &b->rounds, &b->cpu)) {
 			usage(argv[0]);
 			return -EINVAL;
 		}
@@ -742,23 +634,16 @@ int main(int argc, char **argv)
 	log_init(argv[0]);
 	if (parse_args(argc, argv, &b, &out_path, &summary_path))
 		return 2;
-	b.cpu = pin_cpu(b.cpu);
+	b.cpu = bench_pin_cpu(b.cpu);
 	if (b.cpu < 0)
 		return 1;
 	err = setup(&b);
 	if (!err)
 		err = warm_up(&b) ?: run_rounds(&b) ?:
-		      write_report(&b, out_path) ?:
+		      bench_write_report(report, &b, out_path) ?:
 		      write_summary(summary_path);
 	teardown(&b);
-	if (err == -EPERM) {
-		printf("bench-dp: skipped: needs root (network namespace, "
-		       "BPF test runs)\n");
-		return 0;
-	}
-	if (err) {
-		log_err("benchmark failed: %s", strerror(-err));
-		return 1;
-	}
-	return all_valid(&b) ? 0 : 1;
+	return bench_exit_code(err, "bench-dp: skipped: needs root (network "
+				    "namespace, BPF test runs)",
+			       all_valid(&b));
 }

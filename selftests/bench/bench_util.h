@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +154,49 @@ static inline int bench_write_report(bench_report_fn fn, void *arg,
 out:
 	free(text);
 	return err;
+}
+
+/*
+ * Without root a benchmark is skipped, not failed: skip_msg, exit 0.
+ * Otherwise 1 for an error or a run that measured something else.
+ */
+static inline int bench_exit_code(int err, const char *skip_msg, bool valid)
+{
+	if (err == -EPERM) {
+		printf("%s\n", skip_msg);
+		return 0;
+	}
+	if (err) {
+		log_err("benchmark failed: %s", strerror(-err));
+		return 1;
+	}
+	return valid ? 0 : 1;
+}
+
+/*
+ * The options benchmarks share: -o FILE, -s FILE, -r ROUNDS and -c CPU.
+ * True when opt was one of them and arg is stored.
+ */
+static inline bool bench_common_opt(int opt, const char *arg,
+				    const char **out_path,
+				    const char **summary_path,
+				    unsigned int *rounds, int *cpu)
+{
+	switch (opt) {
+	case 'o':
+		*out_path = arg;
+		return true;
+	case 's':
+		*summary_path = arg;
+		return true;
+	case 'r':
+		*rounds = (unsigned int)strtoul(arg, NULL, 10);
+		return true;
+	case 'c':
+		*cpu = atoi(arg);
+		return true;
+	}
+	return false;
 }
 
 #endif /* MERIDIAN_BENCH_UTIL_H */

@@ -661,24 +661,15 @@ static int parse_args(int argc, char **argv, struct bench *b,
 	b->flows = FLOWS_DEFAULT;
 	b->cpu = -1;
 	while ((opt = getopt(argc, argv, "o:s:r:n:f:c:h")) != -1) {
+		if (bench_common_opt(opt, optarg, out, sum, &b->rounds,
+				     &b->cpu))
+			continue;
 		switch (opt) {
-		case 'o':
-			*out = optarg;
-			break;
-		case 's':
-			*sum = optarg;
-			break;
-		case 'r':
-			b->rounds = (unsigned int)strtoul(optarg, NULL, 10);
-			break;
 		case 'n':
 			b->frames = (uint32_t)strtoul(optarg, NULL, 10);
 			break;
 		case 'f':
 			b->flows = (unsigned int)strtoul(optarg, NULL, 10);
-			break;
-		case 'c':
-			b->cpu = atoi(optarg);
 			break;
 		default:
 			usage(argv[0]);
@@ -713,13 +704,6 @@ int main(int argc, char **argv)
 		err = bench_write_report(report, &b, out) ?:
 		      write_summary(&b, sum);
 	teardown(&b);
-	if (err == -EPERM) {
-		printf("bench-veth: skipped: needs root\n");
-		return 0;
-	}
-	if (err) {
-		log_err("benchmark failed: %s", strerror(-err));
-		return 1;
-	}
-	return bench_valid(&b) ? 0 : 1;
+	return bench_exit_code(err, "bench-veth: skipped: needs root",
+			       bench_valid(&b));
 }
