@@ -25,6 +25,8 @@ struct walk {
 	struct config_error *err;
 	struct model *m;
 	struct cfg_marks *mk;
+	/* Each region's probe layer, for its backends to build on. */
+	const struct probe_layer *region_layers;
 	char msg[CFG_MSG_LEN];
 };
 
@@ -36,19 +38,32 @@ static struct cfg_mark mark_of(const yaml_node_t *n)
 	return at;
 }
 
+static int vfail_at(struct walk *w, const yaml_node_t *n, const char *field,
+		    const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+static int vfail_at(struct walk *w, const yaml_node_t *n, const char *field,
+		    const char *fmt, va_list ap)
+{
+	char msg[sizeof(w->err->msg)];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	return cfg_fail(w->err, w->file, mark_of(n), field, "%s", msg);
+}
+
 static int fail_at(struct walk *w, const yaml_node_t *n, const char *field,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static int fail_at(struct walk *w, const yaml_node_t *n, const char *field,
 		   const char *fmt, ...)
 {
-	char msg[sizeof(w->err->msg)];
 	va_list ap;
+	int r;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	r = vfail_at(w, n, field, fmt, ap);
 	va_end(ap);
-	return cfg_fail(w->err, w->file, mark_of(n), field, "%s", msg);
+	return r;
 }
 
 /* The message a scalar rule left in w->msg. */
@@ -185,22 +200,50 @@ static int require(struct walk *w, struct fields *f, int k)
 	return fail_at(w, f->map, fpath(f, k), "missing (required)");
 }
 
+static int fail_field(struct walk *w, struct fields *f, int k, const char *fmt,
+		      ...) __attribute__((format(printf, 4, 5)));
+
+/* Fails at field k's value, naming its path. */
+static int fail_field(struct walk *w, struct fields *f, int k, const char *fmt,
+		      ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vfail_at(w, f->val[k], fpath(f, k), fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* The message a scalar rule left in w->msg, at field k. */
+static int fail_field_rule(struct walk *w, struct fields *f, int k)
+{
+	return fail_field(w, f, k, "%s", w->msg);
+}
+
+/* 0, or the failure of a scalar rule on field k that returned rc. */
+static int field_rule(struct walk *w, struct fields *f, int k, int rc)
+{
+	return rc ? fail_field_rule(w, f, k) : 0;
+}
+
 /* A scalar's text, or NULL after failing. */
 static const char *get_scalar(struct walk *w, struct fields *f, int k)
 {
 	yaml_node_t *n = f->val[k];
 
 	if (n->type != YAML_SCALAR_NODE) {
-		fail_at(w, n, fpath(f, k), "expected a single value, got %s",
-			kind_name(n));
+		fail_field(w, f, k, "expected a single value, got %s",
+			   kind_name(n));
 		return NULL;
 	}
 	if (is_null(n)) {
-		fail_at(w, n, fpath(f, k), "missing value");
+		fail_field(w, f, k, "missing value");
 		return NULL;
 	}
 	if (strlen(scalar_text(n)) != n->data.scalar.length) {
-		fail_at(w, n, fpath(f, k), "contains a NUL character");
+		fail_field(w, f, k, "contains a NUL character");
 		return NULL;
 	}
 	return scalar_text(n);
@@ -213,26 +256,44 @@ static const char *get_plain(struct walk *w, struct fields *f, int k,
 	const char *s = get_scalar(w, f, k);
 
 	if (s && f->val[k]->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
-		fail_at(w, f->val[k], fpath(f, k),
-			"expected %s, got the quoted string '%.60s'", what, s);
+		fail_field(w, f, k,
+			   "expected %s, got the quoted string '%.60s'", what,
+			   s);
 		return NULL;
 	}
+	return s;
+}
+
+/*
+ * The text of optional field k, which must be plain when plain_what names
+ * what it holds. NULL with *r = 0 when the key is absent, NULL with
+ * *r = -EINVAL after failing.
+ */
+static const char *opt_scalar(struct walk *w, struct fields *f, int k,
+			      const char *plain_what, int *r)
+{
+	const char *s;
+
+	*r = 0;
+	if (!f->val[k])
+		return NULL;
+	s = plain_what ? get_plain(w, f, k, plain_what) : get_scalar(w, f, k);
+	if (!s)
+		*r = -EINVAL;
 	return s;
 }
 
 static int get_str(struct walk *w, struct fields *f, int k, char *dst,
 		   size_t cap)
 {
-	const char *s;
+	int r;
+	const char *s = opt_scalar(w, f, k, NULL, &r);
 
-	if (!f->val[k])
-		return 0;
-	s = get_scalar(w, f, k);
 	if (!s)
-		return -EINVAL;
+		return r;
 	if (strlen(s) >= cap)
-		return fail_at(w, f->val[k], fpath(f, k),
-			       "longer than %zu characters", cap - 1);
+		return fail_field(w, f, k, "longer than %zu characters",
+				  cap - 1);
 	strcpy(dst, s);
 	return 0;
 }
@@ -240,16 +301,12 @@ static int get_str(struct walk *w, struct fields *f, int k, char *dst,
 static int get_uint(struct walk *w, struct fields *f, int k, uint64_t min,
 		    uint64_t max, uint64_t *v)
 {
-	const char *s;
+	int r;
+	const char *s = opt_scalar(w, f, k, "an integer", &r);
 
-	if (!f->val[k])
-		return 0;
-	s = get_plain(w, f, k, "an integer");
 	if (!s)
-		return -EINVAL;
-	if (cfg_parse_uint(s, min, max, v, w->msg))
-		return fail_rule(w, f->val[k], fpath(f, k));
-	return 0;
+		return r;
+	return field_rule(w, f, k, cfg_parse_uint(s, min, max, v, w->msg));
 }
 
 static int get_u32(struct walk *w, struct fields *f, int k, uint32_t min,
@@ -265,45 +322,45 @@ static int get_u32(struct walk *w, struct fields *f, int k, uint32_t min,
 static int get_real(struct walk *w, struct fields *f, int k, double min,
 		    double max, double *v)
 {
-	const char *s;
+	int r;
+	const char *s = opt_scalar(w, f, k, "a number", &r);
 
-	if (!f->val[k])
-		return 0;
-	s = get_plain(w, f, k, "a number");
 	if (!s)
-		return -EINVAL;
-	if (cfg_parse_real(s, min, max, v, w->msg))
-		return fail_rule(w, f->val[k], fpath(f, k));
-	return 0;
+		return r;
+	return field_rule(w, f, k, cfg_parse_real(s, min, max, v, w->msg));
 }
 
 static int get_bool(struct walk *w, struct fields *f, int k, bool *v)
 {
-	const char *s;
+	int r;
+	const char *s = opt_scalar(w, f, k, "true or false", &r);
 
-	if (!f->val[k])
-		return 0;
-	s = get_plain(w, f, k, "true or false");
 	if (!s)
-		return -EINVAL;
-	if (cfg_parse_bool(s, v, w->msg))
-		return fail_rule(w, f->val[k], fpath(f, k));
-	return 0;
+		return r;
+	return field_rule(w, f, k, cfg_parse_bool(s, v, w->msg));
 }
 
 static int get_duration(struct walk *w, struct fields *f, int k,
 			uint32_t min_ms, uint32_t max_ms, uint32_t *ms)
 {
-	const char *s;
+	int r;
+	const char *s = opt_scalar(w, f, k, NULL, &r);
 
-	if (!f->val[k])
-		return 0;
-	s = get_scalar(w, f, k);
 	if (!s)
-		return -EINVAL;
-	if (cfg_parse_duration(s, min_ms, max_ms, ms, w->msg))
-		return fail_rule(w, f->val[k], fpath(f, k));
-	return 0;
+		return r;
+	return field_rule(w, f, k,
+			  cfg_parse_duration(s, min_ms, max_ms, ms, w->msg));
+}
+
+static int get_percent(struct walk *w, struct fields *f, int k, uint32_t max,
+		       uint32_t *v)
+{
+	int r;
+	const char *s = opt_scalar(w, f, k, NULL, &r);
+
+	if (!s)
+		return r;
+	return field_rule(w, f, k, cfg_parse_percent(s, max, v, w->msg));
 }
 
 /* One of choices[] (NULL-terminated); *v is its index. */
@@ -311,54 +368,60 @@ static int get_choice(struct walk *w, struct fields *f, int k,
 		      const char *const *choices, int *v)
 {
 	char known[96];
-	const char *s;
-	int i;
+	int i, r;
+	const char *s = opt_scalar(w, f, k, NULL, &r);
 
-	if (!f->val[k])
-		return 0;
-	s = get_scalar(w, f, k);
 	if (!s)
-		return -EINVAL;
+		return r;
 	i = find_key(choices, s);
 	if (i >= 0) {
 		*v = i;
 		return 0;
 	}
 	list_keys(choices, known, sizeof(known));
-	return fail_at(w, f->val[k], fpath(f, k),
-		       "unknown value '%.60s' (known: %s)", s, known);
+	return fail_field(w, f, k, "unknown value '%.60s' (known: %s)", s,
+			  known);
 }
 
 /* A checked string rule applied to an already copied value. */
 static int check_str(struct walk *w, struct fields *f, int k, const char *s,
 		     int (*rule)(const char *, char *))
 {
-	if (!f->val[k] || !rule(s, w->msg))
+	if (!f->val[k])
 		return 0;
-	return fail_rule(w, f->val[k], fpath(f, k));
+	return field_rule(w, f, k, rule(s, w->msg));
+}
+
+static const char *family_name(uint8_t family)
+{
+	return family == MERIDIAN_AF_INET ? "IPv4" : "IPv6";
+}
+
+/* The family asked for (any when 0) and an address packets can use. */
+static int check_addr_use(struct walk *w, struct fields *f, int k,
+			  const char *s, const struct model_addr *a,
+			  uint8_t family, const char *noun)
+{
+	if (family && a->family != family)
+		return fail_field(w, f, k, "'%.60s' is not an %s %s", s,
+				  family_name(family), noun);
+	if (cfg_check_unicast(a, w->msg))
+		return fail_field(w, f, k, "'%.60s': %s", s, w->msg);
+	return 0;
 }
 
 static int get_addr(struct walk *w, struct fields *f, int k, uint8_t family,
 		    struct model_addr *a)
 {
-	const char *s;
+	int r;
+	const char *s = opt_scalar(w, f, k, NULL, &r);
 
-	if (!f->val[k])
-		return 0;
-	s = get_scalar(w, f, k);
 	if (!s)
-		return -EINVAL;
+		return r;
 	if (model_addr_parse(s, a))
-		return fail_at(w, f->val[k], fpath(f, k),
-			       "'%.60s' is not an IPv4 or IPv6 address", s);
-	if (family && a->family != family)
-		return fail_at(w, f->val[k], fpath(f, k),
-			       "'%.60s' is not an %s address", s,
-			       family == MERIDIAN_AF_INET ? "IPv4" : "IPv6");
-	if (cfg_check_unicast(a, w->msg))
-		return fail_at(w, f->val[k], fpath(f, k), "'%.60s': %s", s,
-			       w->msg);
-	return 0;
+		return fail_field(w, f, k,
+				  "'%.60s' is not an IPv4 or IPv6 address", s);
+	return check_addr_use(w, f, k, s, a, family, "address");
 }
 
 /* Items of a list (null counts as empty), at most max of them. */
@@ -382,6 +445,62 @@ static int get_list(struct walk *w, yaml_node_t *n, const char *field,
 	*items = n->data.sequence.items.start;
 	*count = (uint32_t)len;
 	return 0;
+}
+
+/* The list under field k; empty says what an empty one lacks. */
+static int get_nonempty_list(struct walk *w, struct fields *f, int k,
+			     uint32_t max, const char *empty,
+			     yaml_node_item_t **items, uint32_t *count)
+{
+	if (get_list(w, f->val[k], fpath(f, k), max, items, count))
+		return -EINVAL;
+	if (!*count)
+		return fail_field(w, f, k, "%s", empty);
+	return 0;
+}
+
+/* "path.key[i]": the field path of item i of the list under key k. */
+static void item_path(char *buf, struct fields *f, int k, uint32_t i)
+{
+	cfg_format(buf, PATH_LEN, "%s[%u]", fpath(f, k), i);
+}
+
+/* An optional top-level list: absent or null is empty. */
+static int get_section(struct walk *w, yaml_node_t *n, const char *section,
+		       uint32_t max, yaml_node_item_t **items, uint32_t *count)
+{
+	*items = NULL;
+	*count = 0;
+	if (!n)
+		return 0;
+	return get_list(w, n, section, max, items, count);
+}
+
+typedef int (*walk_item_fn)(struct walk *w, yaml_node_t *n, uint32_t i);
+
+/*
+ * Walks each item of a section whose arrays are sized to it; *n_items
+ * counts the item being walked, so a partial model frees what it holds.
+ */
+static int walk_items(struct walk *w, yaml_node_item_t *items, uint32_t count,
+		      uint32_t *n_items, walk_item_fn walk_item)
+{
+	uint32_t i;
+	int r;
+
+	for (i = 0; i < count; i++) {
+		*n_items = i + 1;
+		r = walk_item(w, node_at(w, items[i]), i);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* Where n is, or dflt when the key was left out. */
+static struct cfg_mark mark_or(const yaml_node_t *n, struct cfg_mark dflt)
+{
+	return n ? mark_of(n) : dflt;
 }
 
 /* Region name -> index, failing at n when unknown. */
@@ -554,7 +673,7 @@ static int probe_timing(struct walk *w, struct fields *f,
 	if (!l->timeout_set || !f->val[k] ||
 	    !cfg_check_probe_timing(&l->spec, w->msg))
 		return 0;
-	return fail_rule(w, f->val[k], fpath(f, k));
+	return fail_field_rule(w, f, k);
 }
 
 static int walk_probe(struct walk *w, yaml_node_t *n, const char *path,
@@ -576,18 +695,9 @@ static int walk_probe(struct walk *w, yaml_node_t *n, const char *path,
 	    get_duration(w, &f, P_TIMEOUT, 1, PROBE_MAX_INTERVAL_MS,
 			 &p->timeout_ms) ||
 	    get_u32(w, &f, P_RISE, 1, PROBE_MAX_RISE_FALL, &p->rise) ||
-	    get_u32(w, &f, P_FALL, 1, PROBE_MAX_RISE_FALL, &p->fall))
+	    get_u32(w, &f, P_FALL, 1, PROBE_MAX_RISE_FALL, &p->fall) ||
+	    get_percent(w, &f, P_JITTER, PROBE_MAX_JITTER, &p->jitter_pct))
 		return -EINVAL;
-	if (f.val[P_JITTER]) {
-		const char *s = get_scalar(w, &f, P_JITTER);
-
-		if (!s)
-			return -EINVAL;
-		if (cfg_parse_percent(s, PROBE_MAX_JITTER, &p->jitter_pct,
-				      w->msg))
-			return fail_rule(w, f.val[P_JITTER],
-					 fpath(&f, P_JITTER));
-	}
 	p->kind = (enum probe_kind)kind;
 	p->port = (uint16_t)port;
 	out->timeout_set |= !!f.val[P_TIMEOUT];
@@ -721,10 +831,8 @@ static int walk_tunnel(struct walk *w, yaml_node_t *n)
 	    get_addr(w, &f, F_IPV4, MERIDIAN_AF_INET, &e->tunnel_src4) ||
 	    get_addr(w, &f, F_IPV6, MERIDIAN_AF_INET6, &e->tunnel_src6))
 		return -EINVAL;
-	if (f.val[F_IPV4])
-		w->mk->edge_tunnel4 = mark_of(f.val[F_IPV4]);
-	if (f.val[F_IPV6])
-		w->mk->edge_tunnel6 = mark_of(f.val[F_IPV6]);
+	w->mk->edge_tunnel4 = mark_or(f.val[F_IPV4], w->mk->edge_tunnel4);
+	w->mk->edge_tunnel6 = mark_or(f.val[F_IPV6], w->mk->edge_tunnel6);
 	return 0;
 }
 
@@ -733,23 +841,14 @@ static int get_entropy(struct walk *w, struct fields *f, int k, uint8_t family,
 {
 	unsigned int min = family == MERIDIAN_AF_INET ? ENTROPY_MIN_LEN4 :
 							ENTROPY_MIN_LEN6;
-	const char *s;
+	int r;
+	const char *s = opt_scalar(w, f, k, NULL, &r);
 
-	if (!f->val[k])
-		return 0;
-	s = get_scalar(w, f, k);
 	if (!s)
-		return -EINVAL;
+		return r;
 	if (cfg_parse_prefix(s, min, p, w->msg))
-		return fail_rule(w, f->val[k], fpath(f, k));
-	if (p->addr.family != family)
-		return fail_at(w, f->val[k], fpath(f, k),
-			       "'%.60s' is not an %s prefix", s,
-			       family == MERIDIAN_AF_INET ? "IPv4" : "IPv6");
-	if (cfg_check_unicast(&p->addr, w->msg))
-		return fail_at(w, f->val[k], fpath(f, k), "'%.60s': %s", s,
-			       w->msg);
-	return 0;
+		return fail_field_rule(w, f, k);
+	return check_addr_use(w, f, k, s, &p->addr, family, "prefix");
 }
 
 static int walk_entropy(struct walk *w, yaml_node_t *n)
@@ -817,7 +916,7 @@ static int walk_edge(struct walk *w, yaml_node_t *n)
 	e->mtu = (uint16_t)mtu;
 	e->ttl = (uint8_t)ttl;
 	w->mk->edge_region = mark_of(f.val[E_REGION]);
-	w->mk->edge_mtu = f.val[E_MTU] ? mark_of(f.val[E_MTU]) : mark_of(n);
+	w->mk->edge_mtu = mark_or(f.val[E_MTU], w->mk->edge);
 	if (f.val[E_ENTROPY])
 		w->mk->edge_entropy4 = w->mk->edge_entropy6 =
 			mark_of(f.val[E_ENTROPY]);
@@ -854,8 +953,7 @@ static int backend_probe_port(struct walk *w, struct fields *f,
 		       probe_types[b->probe.kind]);
 }
 
-static int walk_backend(struct walk *w, yaml_node_t *n, uint32_t i,
-			const struct probe_layer *region_layers)
+static int walk_backend(struct walk *w, yaml_node_t *n, uint32_t i)
 {
 	struct model_backend *b = &w->m->backends[i];
 	struct cfg_backend_marks *bm = &w->mk->backends[i];
@@ -877,27 +975,25 @@ static int walk_backend(struct walk *w, yaml_node_t *n, uint32_t i,
 		return -EINVAL;
 	b->port = (uint16_t)port;
 	bm->address = mark_of(f.val[B_ADDRESS]);
-	bm->name = f.val[B_NAME] ? mark_of(f.val[B_NAME]) : bm->address;
-	bm->port = f.val[B_PORT] ? mark_of(f.val[B_PORT]) : bm->node;
+	bm->name = mark_or(f.val[B_NAME], bm->address);
+	bm->port = mark_or(f.val[B_PORT], bm->node);
 	if (!b->name[0])
 		model_addr_format(&b->addr, b->name, sizeof(b->name));
 	join(probe_path, path, "probe");
-	if (walk_probe(w, f.val[B_PROBE], probe_path, &region_layers[b->region],
-		       &layer))
+	if (walk_probe(w, f.val[B_PROBE], probe_path,
+		       &w->region_layers[b->region], &layer))
 		return -EINVAL;
 	probe_finalize(&layer, &b->probe);
 	return backend_probe_port(w, &f, b, path);
 }
 
-static int walk_backends(struct walk *w, yaml_node_t *n,
-			 const struct probe_layer *region_layers)
+static int walk_backends(struct walk *w, yaml_node_t *n)
 {
 	yaml_node_item_t *items;
-	uint32_t i, count;
+	uint32_t count;
 
-	if (!n)
-		return 0;
-	if (get_list(w, n, "backends", MERIDIAN_MAX_BACKENDS, &items, &count))
+	if (get_section(w, n, "backends", MERIDIAN_MAX_BACKENDS, &items,
+			&count))
 		return -EINVAL;
 	if (!count)
 		return 0;
@@ -905,12 +1001,7 @@ static int walk_backends(struct walk *w, yaml_node_t *n,
 	w->mk->backends = calloc(count, sizeof(*w->mk->backends));
 	if (!w->m->backends || !w->mk->backends)
 		return -ENOMEM;
-	for (i = 0; i < count; i++) {
-		w->m->n_backends = i + 1;
-		if (walk_backend(w, node_at(w, items[i]), i, region_layers))
-			return -EINVAL;
-	}
-	return 0;
+	return walk_items(w, items, count, &w->m->n_backends, walk_backend);
 }
 
 /* Classes */
@@ -935,12 +1026,9 @@ static int walk_prefixes(struct walk *w, struct fields *f,
 	yaml_node_item_t *items;
 	uint32_t i, count;
 
-	if (get_list(w, f->val[C_PREFIXES], fpath(f, C_PREFIXES),
-		     MODEL_MAX_PREFIXES, &items, &count))
+	if (get_nonempty_list(w, f, C_PREFIXES, MODEL_MAX_PREFIXES,
+			      "at least one prefix needed", &items, &count))
 		return -EINVAL;
-	if (!count)
-		return fail_at(w, f->val[C_PREFIXES], fpath(f, C_PREFIXES),
-			       "at least one prefix needed");
 	c->prefixes = calloc(count, sizeof(*c->prefixes));
 	cm->prefixes = calloc(count, sizeof(*cm->prefixes));
 	if (!c->prefixes || !cm->prefixes)
@@ -948,8 +1036,7 @@ static int walk_prefixes(struct walk *w, struct fields *f,
 	for (i = 0; i < count; i++) {
 		yaml_node_t *p = node_at(w, items[i]);
 
-		cfg_format(field, sizeof(field), "%s[%u]", fpath(f, C_PREFIXES),
-			   i);
+		item_path(field, f, C_PREFIXES, i);
 		cm->prefixes[i] = mark_of(p);
 		if (p->type != YAML_SCALAR_NODE || is_null(p))
 			return fail_at(w, p, field, "expected a prefix");
@@ -969,18 +1056,14 @@ static int walk_allowed(struct walk *w, struct fields *f, struct model_class *c)
 
 	if (!f->val[C_ALLOWED])
 		return 0;
-	if (get_list(w, f->val[C_ALLOWED], fpath(f, C_ALLOWED),
-		     MERIDIAN_MAX_REGIONS, &items, &count))
+	if (get_nonempty_list(w, f, C_ALLOWED, MERIDIAN_MAX_REGIONS,
+			      "empty: leave the key out to allow every region",
+			      &items, &count))
 		return -EINVAL;
-	if (!count)
-		return fail_at(w, f->val[C_ALLOWED], fpath(f, C_ALLOWED),
-			       "empty: leave the key out to allow every "
-			       "region");
 	for (i = 0; i < count; i++) {
 		yaml_node_t *n = node_at(w, items[i]);
 
-		cfg_format(field, sizeof(field), "%s[%u]", fpath(f, C_ALLOWED),
-			   i);
+		item_path(field, f, C_ALLOWED, i);
 		if (region_ref(w, n, field, &r))
 			return -EINVAL;
 		if (c->allowed_regions & (1u << r))
@@ -1030,24 +1113,22 @@ static int walk_class(struct walk *w, yaml_node_t *n, uint32_t i)
 	    get_bool(w, &f, C_STRICT, &c->strict) || walk_pin(w, &f, c))
 		return w->err->msg[0] ? -EINVAL : -ENOMEM;
 	cm->name = mark_of(f.val[C_NAME]);
-	cm->allowed = f.val[C_ALLOWED] ? mark_of(f.val[C_ALLOWED]) : cm->node;
-	cm->strict = f.val[C_STRICT] ? mark_of(f.val[C_STRICT]) : cm->node;
+	cm->allowed = mark_or(f.val[C_ALLOWED], cm->node);
+	cm->strict = mark_or(f.val[C_STRICT], cm->node);
 	if (c->strict && !c->allowed_regions)
-		return fail_at(w, f.val[C_STRICT], fpath(&f, C_STRICT),
-			       "strict needs allowed_regions: the regions "
-			       "traffic must stay in");
+		return fail_field(w, &f, C_STRICT,
+				  "strict needs allowed_regions: the regions "
+				  "traffic must stay in");
 	return 0;
 }
 
 static int walk_classes(struct walk *w, yaml_node_t *n)
 {
 	yaml_node_item_t *items;
-	uint32_t i, count;
-	int r;
+	uint32_t count;
 
-	if (!n)
-		return 0;
-	if (get_list(w, n, "classes", MERIDIAN_MAX_CLASSES - 1, &items, &count))
+	if (get_section(w, n, "classes", MERIDIAN_MAX_CLASSES - 1, &items,
+			&count))
 		return -EINVAL;
 	if (!count)
 		return 0;
@@ -1055,13 +1136,7 @@ static int walk_classes(struct walk *w, yaml_node_t *n)
 	w->mk->classes = calloc(count, sizeof(*w->mk->classes));
 	if (!w->m->classes || !w->mk->classes)
 		return -ENOMEM;
-	w->m->n_classes = count;
-	for (i = 0; i < count; i++) {
-		r = walk_class(w, node_at(w, items[i]), i);
-		if (r)
-			return r;
-	}
-	return 0;
+	return walk_items(w, items, count, &w->m->n_classes, walk_class);
 }
 
 /* VIPs */
@@ -1116,12 +1191,12 @@ static int walk_port_map(struct walk *w, yaml_node_t *n, const char *path,
 	if (!s)
 		return -EINVAL;
 	if (cfg_parse_proto(s, &p->proto, w->msg))
-		return fail_rule(w, f.val[PT_PROTO], fpath(&f, PT_PROTO));
+		return fail_field_rule(w, &f, PT_PROTO);
 	s = get_scalar(w, &f, PT_PORT);
 	if (!s)
 		return -EINVAL;
 	if (cfg_parse_vip_port(s, &p->port, w->msg))
-		return fail_rule(w, f.val[PT_PORT], fpath(&f, PT_PORT));
+		return fail_field_rule(w, &f, PT_PORT);
 	return 0;
 }
 
@@ -1153,17 +1228,14 @@ static int walk_ports(struct walk *w, struct fields *f, struct model_vip *v,
 	yaml_node_item_t *items;
 	uint32_t i, count;
 
-	if (get_list(w, f->val[V_PORTS], fpath(f, V_PORTS), MODEL_MAX_PORTS,
-		     &items, &count))
+	if (get_nonempty_list(w, f, V_PORTS, MODEL_MAX_PORTS,
+			      "at least one port needed, like tcp/80", &items,
+			      &count))
 		return -EINVAL;
-	if (!count)
-		return fail_at(w, f->val[V_PORTS], fpath(f, V_PORTS),
-			       "at least one port needed, like tcp/80");
 	for (i = 0; i < count; i++) {
 		yaml_node_t *n = node_at(w, items[i]);
 
-		cfg_format(field, sizeof(field), "%s[%u]", fpath(f, V_PORTS),
-			   i);
+		item_path(field, f, V_PORTS, i);
 		vm->ports[i] = mark_of(n);
 		if (walk_port(w, n, field, &v->ports[i]))
 			return -EINVAL;
@@ -1181,7 +1253,7 @@ static int walk_weights(struct walk *w, struct fields *f, struct model_vip *v,
 	uint32_t r;
 	uint64_t x;
 
-	vm->weights = n ? mark_of(n) : vm->node;
+	vm->weights = mark_or(n, vm->node);
 	if (!n)
 		return 0;
 	vm->weights_given = true;
@@ -1241,24 +1313,22 @@ static int walk_vip(struct walk *w, yaml_node_t *n, uint32_t i)
 	    get_bool(w, &f, V_ECHO, &v->echo))
 		return -EINVAL;
 	if (encap != 0)
-		return fail_at(w, f.val[V_ENCAP], fpath(&f, V_ENCAP),
-			       "GUE is not supported yet: use ipip");
+		return fail_field(w, &f, V_ENCAP,
+				  "GUE is not supported yet: use ipip");
 	v->hash = (enum vip_hash)hash;
 	v->no_region = (enum vip_no_region)no_region;
 	vm->name = mark_of(f.val[V_NAME]);
 	vm->address = mark_of(f.val[V_ADDRESS]);
-	vm->echo = f.val[V_ECHO] ? mark_of(f.val[V_ECHO]) : vm->echo;
+	vm->echo = mark_or(f.val[V_ECHO], vm->echo);
 	return 0;
 }
 
 static int walk_vips(struct walk *w, yaml_node_t *n)
 {
 	yaml_node_item_t *items;
-	uint32_t i, count;
+	uint32_t count;
 
-	if (!n)
-		return 0;
-	if (get_list(w, n, "vips", MERIDIAN_MAX_VIPS, &items, &count))
+	if (get_section(w, n, "vips", MERIDIAN_MAX_VIPS, &items, &count))
 		return -EINVAL;
 	if (!count)
 		return 0;
@@ -1266,12 +1336,7 @@ static int walk_vips(struct walk *w, yaml_node_t *n)
 	w->mk->vips = calloc(count, sizeof(*w->mk->vips));
 	if (!w->m->vips || !w->mk->vips)
 		return -ENOMEM;
-	for (i = 0; i < count; i++) {
-		w->m->n_vips = i + 1;
-		if (walk_vip(w, node_at(w, items[i]), i))
-			return -EINVAL;
-	}
-	return 0;
+	return walk_items(w, items, count, &w->m->n_vips, walk_vip);
 }
 
 /* Document */
@@ -1302,7 +1367,9 @@ static int walk_root(struct walk *w, yaml_node_t *root)
 	    walk_regions(w, f.val[T_REGIONS], &top, regions) ||
 	    walk_edge(w, f.val[T_EDGE]))
 		return -EINVAL;
-	r = walk_backends(w, f.val[T_BACKENDS], regions);
+	w->region_layers = regions;
+	r = walk_backends(w, f.val[T_BACKENDS]);
+	w->region_layers = NULL; /* regions[] lives only in this frame */
 	if (!r)
 		r = walk_classes(w, f.val[T_CLASSES]);
 	if (!r)
