@@ -322,13 +322,8 @@ static __always_inline int choose_backend(struct steer *s,
 	ret = pick_backend(s, pass);
 	if (ret != MERIDIAN_DROP_MAX)
 		return ret;
-	/*
-	 * ICMP errors follow flows; they never create them. Nor does a SYN:
-	 * the handshake's next packet picks the same backend from the same
-	 * tables and remembers it, so a SYN flood never churns the LRU and
-	 * only flows that answered take an entry.
-	 */
-	if (s->p.icmp_error || s->p.tcp_syn)
+	/* ICMP errors follow flows; they never create them. */
+	if (s->p.icmp_error)
 		return ret;
 	if (!hit && !flood_allows_insert(cfg)) {
 		COUNT(s->cnt, lru_skip);
