@@ -189,13 +189,86 @@ static __always_inline int fit_ip_length(struct xdp_md *ctx, struct steer *s)
 	return 0;
 }
 
-/* Returns the backend id at the ring slot for hash, or BACKEND_NONE. */
-static __always_inline __u32 ring_pick(__u32 ring_id, __u32 hash)
+static __always_inline struct meridian_backend *backend_get(__u32 id)
+{
+	if (id >= MERIDIAN_MAX_BACKENDS)
+		return NULL;
+	return bpf_map_lookup_elem(&meridian_backends, &id);
+}
+
+static __always_inline struct meridian_backend *backend_up(__u32 id)
+{
+	struct meridian_backend *b = backend_get(id);
+
+	return b && b->up ? b : NULL;
+}
+
+/*
+ * The first up backend among lanes first..last of a ring element, probed
+ * from start in steps of stride. An odd stride visits every lane.
+ */
+static __always_inline __u32 lanes_probe(const struct meridian_ring_chunk *c,
+					 __u32 start, __u32 stride,
+					 __u32 first, __u32 last)
+{
+	__u32 lane, id;
+	int i;
+
+	for (i = 0; i < MERIDIAN_RING_LANES; i++) {
+		lane = (start + i * stride) & (MERIDIAN_RING_LANES - 1);
+		if (lane < first || lane > last)
+			continue;
+		id = c->id[lane];
+		if (backend_up(id))
+			return id;
+	}
+	return MERIDIAN_BACKEND_NONE;
+}
+
+/*
+ * A slot whose backend is down falls to another slot of the same ring
+ * element, so the up word alone completes a failover before the controller
+ * rebuilds the ring, and costs no lookup beyond the two already made. The
+ * probe order steps by an odd stride taken from the flow hash: the flows of
+ * one dead slot spread over the element's backends instead of piling onto
+ * the slot's neighbour (Maglev neighbours are far from independent). The
+ * ring's last element may hold only a few slots; it goes on in the head
+ * (lane 0 there holds the size). Deterministic in the hash and the ring,
+ * so every edge makes the same choice.
+ *
+ * A global function: the verifier walks the loop once, not once for every
+ * path that reaches a pick.
+ */
+__noinline __u32 ring_walk(const struct meridian_ring_chunk *head,
+			   const struct meridian_ring_chunk *chunk, __u32 pos,
+			   __u32 size, __u32 hash)
+{
+	__u32 lane = pos % MERIDIAN_RING_LANES, base = pos - lane, last, id;
+	__u32 stride = (hash >> 25) | 1;
+
+	if (!head || !chunk)
+		return MERIDIAN_BACKEND_NONE;
+	last = size - base;
+	if (last >= MERIDIAN_RING_LANES)
+		last = MERIDIAN_RING_LANES - 1;
+	id = lanes_probe(chunk, lane + stride, stride, base ? 0 : 1, last);
+	if (id != MERIDIAN_BACKEND_NONE || !base || base + last != size)
+		return id;
+	return lanes_probe(head, 1, stride, 1, MERIDIAN_RING_LANES - 1);
+}
+
+/*
+ * The backend id at the ring slot for hash, or the next up one after it;
+ * BACKEND_NONE with *backend NULL when none is up.
+ */
+static __always_inline __u32 ring_pick(__u32 ring_id, __u32 hash,
+				       struct meridian_backend **backend)
 {
 	struct meridian_ring_chunk *head, *chunk;
-	__u32 zero = 0, pos, elem, size;
+	__u32 zero = 0, pos, elem, size, id;
 	void *ring;
 
+	*backend = NULL;
 	ring = bpf_map_lookup_elem(&meridian_rings, &ring_id);
 	if (!ring)
 		return MERIDIAN_BACKEND_NONE;
@@ -211,7 +284,13 @@ static __always_inline __u32 ring_pick(__u32 ring_id, __u32 hash)
 	chunk = elem ? bpf_map_lookup_elem(ring, &elem) : head;
 	if (!chunk)
 		return MERIDIAN_BACKEND_NONE;
-	return chunk->id[pos % MERIDIAN_RING_LANES];
+	id = chunk->id[pos % MERIDIAN_RING_LANES];
+	*backend = backend_up(id);
+	if (*backend)
+		return id;
+	id = ring_walk(head, chunk, pos, size, hash);
+	*backend = backend_up(id);
+	return id;
 }
 
 /* Flood guard: at most flood_limit new LRU entries per CPU per second. */
@@ -235,13 +314,6 @@ static __always_inline int flood_allows_insert(const struct meridian_config *c)
 		return 0;
 	f->inserts++;
 	return 1;
-}
-
-static __always_inline struct meridian_backend *backend_get(__u32 id)
-{
-	if (id >= MERIDIAN_MAX_BACKENDS)
-		return NULL;
-	return bpf_map_lookup_elem(&meridian_backends, &id);
 }
 
 /*
@@ -286,9 +358,8 @@ static __always_inline int pick_backend(struct steer *s, int *pass)
 	}
 	if (region >= MERIDIAN_MAX_REGIONS)
 		return MERIDIAN_DROP_NO_TABLE;
-	id = ring_pick(table->ring[region], h.flow);
-	s->backend = backend_get(id);
-	if (!s->backend || !s->backend->up)
+	id = ring_pick(table->ring[region], h.flow, &s->backend);
+	if (!s->backend)
 		return MERIDIAN_DROP_NO_BACKEND;
 	s->flow.backend = id;
 	return MERIDIAN_DROP_MAX;

@@ -101,9 +101,12 @@ static enum meridian_action action_of(uint32_t xdp)
 	return MERIDIAN_ACT_FALLBACK;
 }
 
+/* What the flow table makes of a packet. */
+enum lru_want { LRU_MISS, LRU_HIT, LRU_REPICK };
+
 /* Runs frame, expects it encapsulated to backend; checks every counter. */
 static void expect_encap(const struct pkt *frame, size_t l3_off,
-			 const struct encap_case *c, bool lru_hit)
+			 const struct encap_case *c, enum lru_want lru)
 {
 	struct tr_result res;
 	struct tr_link kept;
@@ -125,8 +128,10 @@ static void expect_encap(const struct pkt *frame, size_t l3_off,
 	fx_want_steered(&want, c->vip, c->backend, c->region, frame->len,
 		     expect.len);
 	want.c.action[action_of(c->action)]++;
-	if (lru_hit)
+	if (lru == LRU_HIT)
 		want.c.lru_hit++;
+	else if (lru == LRU_REPICK)
+		want.c.lru_repick++;
 	else
 		want.c.lru_miss++;
 	fx_check_counters(&fx, &want);
@@ -148,12 +153,12 @@ static void test_encap_table(void)
 			tr_case_end();
 			continue;
 		}
-		expect_encap(&frame, PKT_ETH_HLEN, c, false);
+		expect_encap(&frame, PKT_ETH_HLEN, c, LRU_MISS);
 		keep_for_sweep(&frame);
 		tr_case_end();
 
 		tr_case_begin("%s, second packet: lru hit", c->name);
-		expect_encap(&frame, PKT_ETH_HLEN, c, true);
+		expect_encap(&frame, PKT_ETH_HLEN, c, LRU_HIT);
 		tr_case_end();
 	}
 }
@@ -406,6 +411,209 @@ static void test_flood_guard(void)
 	tr_case_end();
 }
 
+/* --- ring fallback: a down backend's slots go to the next up one ------ */
+
+static const struct encap_case to_b1 = {
+	.vip = 1, .region = 0, .backend = 1, .backend_addr = "198.19.0.11",
+	.outer_src = FX_TUNNEL4, .link = LINK_IN, .action = XDP_TX
+};
+
+static void flow_key_of(struct meridian_flow_key *k, const char *src,
+			uint16_t sport)
+{
+	memset(k, 0, sizeof(*k));
+	pkt_addr(src, (uint8_t *)k->src);
+	pkt_addr(VIP4, (uint8_t *)k->dst);
+	k->sport = htons(sport);
+	k->dport = htons(80);
+	k->proto = IPPROTO_TCP;
+	k->family = MERIDIAN_AF_INET;
+}
+
+/* First source port from `from` whose new flow lands on addr. */
+static uint16_t sport_to(const char *src, uint16_t from, const char *addr)
+{
+	char dst[64];
+	uint16_t sport;
+
+	for (sport = from; sport < from + 200; sport++)
+		if (run_flow(src, sport, XDP_TX, dst, sizeof(dst)) &&
+		    !strcmp(dst, addr))
+			return sport;
+	tr_check(false, "no flow from %s reached %s", src, addr);
+	return 0;
+}
+
+static void set_up(uint32_t id, bool up)
+{
+	tr_check(meridian_backend_set_up(&fx.m, id, up) == 0, "backend %u %s",
+		 id, up ? "up" : "down");
+}
+
+static void test_ring_fallback_exact(void)
+{
+	struct meridian_flow_key k;
+	uint16_t sport;
+	struct pkt frame;
+
+	tr_case_begin("ring slot of a down backend: next up backend, new flow");
+	fx_table_one(&fx, 1, 0, 0, 1);
+	sport = sport_to(FX_CLIENT4, 3200, "198.19.0.10");
+	/* Forgotten, so the ring (unchanged, still naming 0) decides. */
+	flow_key_of(&k, FX_CLIENT4, sport);
+	tr_check(meridian_flow_delete(&fx.m, &k) == 0, "flow delete");
+	set_up(0, false);
+	if (sport && !fx_simple(&frame, FX_CLIENT4, VIP4, IPPROTO_TCP, sport,
+				80, 0)) {
+		expect_encap(&frame, PKT_ETH_HLEN, &to_b1, LRU_MISS);
+		tr_case_end();
+		tr_case_begin("ring slot of a down backend: the pick is kept");
+		expect_encap(&frame, PKT_ETH_HLEN, &to_b1, LRU_HIT);
+	}
+	set_up(0, true);
+	tr_case_end();
+
+	tr_case_begin("remembered on a backend now down: re-picks, ring as is");
+	sport = sport_to(FX_CLIENT4, 3400, "198.19.0.10");
+	set_up(0, false);
+	if (sport && !fx_simple(&frame, FX_CLIENT4, VIP4, IPPROTO_TCP, sport,
+				80, 0)) {
+		expect_encap(&frame, PKT_ETH_HLEN, &to_b1, LRU_REPICK);
+		/* Up again, the flow stays where it went. */
+		set_up(0, true);
+		expect_encap(&frame, PKT_ETH_HLEN, &to_b1, LRU_HIT);
+	}
+	set_up(0, true);
+	tr_case_end();
+}
+
+static void test_ring_all_down(void)
+{
+	struct fx_snap want;
+	struct tr_result res;
+	uint16_t sport;
+	struct pkt frame;
+
+	tr_case_begin("every backend of the ring down: dropped, no_backend");
+	fx_table_one(&fx, 1, 0, 0, 1);
+	sport = sport_to(FX_CLIENT4, 3600, "198.19.0.11");
+	set_up(0, false);
+	set_up(1, false);
+	if (!fx_simple(&frame, FX_CLIENT4, VIP4, IPPROTO_TCP, 3599, 80, 0))
+		expect_drop(&frame, 1, MERIDIAN_DROP_NO_BACKEND, true);
+	/* A remembered flow re-picks and finds nobody either. */
+	if (sport && !fx_simple(&frame, FX_CLIENT4, VIP4, IPPROTO_TCP, sport,
+				80, 0)) {
+		snap(&want);
+		if (fx_run_expect(&fx, &frame, XDP_DROP, &res)) {
+			want.c.action[MERIDIAN_ACT_DROP]++;
+			want.c.drop[MERIDIAN_DROP_NO_BACKEND]++;
+			want.c.lru_repick++;
+			want.vip[1].packets++;
+			want.vip[1].bytes += frame.len;
+			fx_check_counters(&fx, &want);
+		}
+	}
+	set_up(0, true);
+	set_up(1, true);
+	tr_case_end();
+}
+
+/*
+ * Five backends, flows remembered, then one goes down with the ring as it
+ * is: its flows spread over the other four, and no other flow moves.
+ */
+#define SPREAD_FLOWS 3000
+#define SPREAD_RING 9
+#define SPREAD_N 5
+#define SPREAD_DEAD 2 /* index into spread_ids */
+
+static const uint32_t spread_ids[SPREAD_N] = { 0, 1, 9, 10, 11 };
+
+static int spread_index(const char *dst)
+{
+	static const char *const addr[SPREAD_N] = {
+		"198.19.0.10", "198.19.0.11", "198.19.0.12", "198.19.0.13",
+		"198.19.0.14"
+	};
+	int i;
+
+	for (i = 0; i < SPREAD_N; i++)
+		if (!strcmp(dst, addr[i]))
+			return i;
+	return -1;
+}
+
+static void spread_src(unsigned int i, char *buf, size_t len)
+{
+	snprintf(buf, len, "198.18.%u.%u", 30 + i / 250, 1 + i % 250);
+}
+
+static void test_ring_spread(void)
+{
+	static signed char first[SPREAD_FLOWS];
+	unsigned int i, moved = 0, strays = 0, got[SPREAD_N] = { 0 };
+	struct fx_snap before, after;
+	char src[32], dst[64];
+	int b;
+
+	tr_case_begin("one of %d backends down: its flows spread, none to it",
+		      SPREAD_N);
+	if (fx_backend(&fx, 9, "198.19.0.12", 0, true) ||
+	    fx_backend(&fx, 10, "198.19.0.13", 0, true) ||
+	    fx_backend(&fx, 11, "198.19.0.14", 0, true) ||
+	    fx_ring(&fx, SPREAD_RING, spread_ids, SPREAD_N) ||
+	    fx_table_one(&fx, 1, 0, 0, SPREAD_RING)) {
+		tr_check(false, "setup");
+		tr_case_end();
+		return;
+	}
+	for (i = 0; i < SPREAD_FLOWS; i++) {
+		spread_src(i, src, sizeof(src));
+		run_any(src, 9000, dst, sizeof(dst));
+		first[i] = spread_index(dst);
+	}
+	set_up(spread_ids[SPREAD_DEAD], false);
+	snap(&before);
+	for (i = 0; i < SPREAD_FLOWS; i++) {
+		spread_src(i, src, sizeof(src));
+		if (run_any(src, 9000, dst, sizeof(dst)) != XDP_TX)
+			continue;
+		b = spread_index(dst);
+		if (first[i] != SPREAD_DEAD) {
+			strays += b != first[i];
+			continue;
+		}
+		moved++;
+		if (b >= 0)
+			got[b]++;
+	}
+	snap(&after);
+	printf("    %u flows left backend %u: %u %u %u %u on the others\n",
+	       moved, spread_ids[SPREAD_DEAD], got[0], got[1], got[3], got[4]);
+	tr_check(moved > SPREAD_FLOWS / SPREAD_N / 2, "only %u flows on it",
+		 moved);
+	tr_check(after.c.lru_repick - before.c.lru_repick == moved,
+		 "%llu re-picks for %u moved flows",
+		 (unsigned long long)(after.c.lru_repick - before.c.lru_repick),
+		 moved);
+	tr_check(after.c.action[MERIDIAN_ACT_TX] -
+				 before.c.action[MERIDIAN_ACT_TX] ==
+			 SPREAD_FLOWS,
+		 "not every flow steered");
+	tr_check(got[SPREAD_DEAD] == 0, "%u flows to the down backend",
+		 got[SPREAD_DEAD]);
+	tr_check(strays == 0, "%u flows of up backends moved", strays);
+	for (b = 0; b < SPREAD_N; b++)
+		if (b != SPREAD_DEAD)
+			tr_check(got[b] > moved / (SPREAD_N - 1) / 2,
+				 "backend %u took %u of %u", spread_ids[b],
+				 got[b], moved);
+	set_up(spread_ids[SPREAD_DEAD], true);
+	fx_table_one(&fx, 1, 0, 0, 1);
+	tr_case_end();
+}
+
 /* --- regions ---------------------------------------------------------------- */
 
 static void test_class_regions(void)
@@ -588,6 +796,9 @@ int main(void)
 	test_malformed();
 	test_lru();
 	test_flood_guard();
+	test_ring_fallback_exact();
+	test_ring_all_down();
+	test_ring_spread();
 	test_class_regions();
 	test_residency();
 	test_weights();
