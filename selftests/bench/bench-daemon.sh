@@ -162,6 +162,43 @@ hz=$(getconf CLK_TCK)
 cpu_pct=$(awk -v t=$((ticks1 - ticks0)) -v hz="$hz" -v s="$settle_s" \
 	'BEGIN { printf "%.1f", 100 * t / hz / s }')
 full_ms=$(max_reconcile_ms)
+
+# One backend (r0-b4, 198.19.128.5) stops answering: a prohibit route in
+# the local table beats the /17 on lo, so its probes fail. meridiand
+# reports when the flip reached the data plane and when the whole apply
+# (policy, rings, tables) was done, both from the decision.
+FAIL_ADDR=198.19.128.5
+status_field() {
+	ns_exec "$NS" "$MERIDIANCTL" status -j --socket "$WORK/ctl.sock" |
+		sed -n 's/.*"'"$1"'":\([0-9.]*\).*/\1/p'
+}
+down_logged() {
+	log_has "backend r0-b4 is down"
+}
+up_again_logged() {
+	[ "$(grep -c 'backend r0-b4 is up' "$LOG")" -ge 2 ]
+}
+flip_down_us=- tables_down_ms=- flip_up_us=- tables_up_ms=-
+if ip -n "$NS" route add prohibit "$FAIL_ADDR/32" table local; then
+	if wait_for 100 down_logged; then
+		sleep 0.5
+		flip_down_us=$(status_field decision_to_dataplane_us)
+		tables_down_ms=$(awk -v u="$(status_field decision_to_map_us)" \
+			'BEGIN { printf "%.1f", u / 1000 }')
+	fi
+	ip -n "$NS" route del prohibit "$FAIL_ADDR/32" table local
+	if wait_for 100 up_again_logged; then
+		sleep 0.5
+		flip_up_us=$(status_field decision_to_dataplane_us)
+		tables_up_ms=$(awk -v u="$(status_field decision_to_map_us)" \
+			'BEGIN { printf "%.1f", u / 1000 }')
+	fi
+fi
+flip_verdict=MISS
+awk -v d="$flip_down_us" -v u="$flip_up_us" 'BEGIN {
+	exit !(d != "-" && u != "-" && d + 0 <= 1000 && u + 0 <= 1000) }' &&
+	flip_verdict=PASS
+[ "$flip_down_us" = - ] && flip_verdict=ERROR
 errors=$(grep -c ': err:' "$LOG")
 rss_max=$rss_late
 [ "$rss_full" -gt "$rss_max" ] && rss_max=$rss_full
@@ -193,6 +230,11 @@ EOF
 headline: RSS $(kib_mib "$rss_max") MiB (target <= 32 MiB): $verdict
 cpu:      ${cpu_pct} % of one core while probing 512 backends every 100 ms
 reconcile: largest logged by meridiand: ${full_ms} ms (policy + apply)
+health:   backend r0-b4 failed then recovered (prohibit route to its
+          address); from the health decision, as meridiand's status reports:
+          down: flag in the data plane ${flip_down_us} us, rings and tables ${tables_down_ms} ms
+          up:   flag in the data plane ${flip_up_us} us, rings and tables ${tables_up_ms} ms
+          target: a health change reaches the data plane within 1 ms: $flip_verdict
 checks:   ${errors} error lines in the daemon's log
 EOF
 }
@@ -206,7 +248,11 @@ print_summary() {
 		"meridiand CPU, 512 backends probed every 100 ms" \
 		"${cpu_pct} % of a core" - - \
 		"meridiand's own largest reconcile at that scale" \
-		"${full_ms} ms" - -
+		"${full_ms} ms" - - \
+		"health decided -> data plane, down / up (meridiand)" \
+		"${flip_down_us} / ${flip_up_us} us" "<= 1 ms" "$flip_verdict" \
+		"health decided -> rings and tables, down / up" \
+		"${tables_down_ms} / ${tables_up_ms} ms" - -
 }
 
 print_report | tee "$report"

@@ -712,27 +712,43 @@ static void case_steering(void)
 	tr_case_end();
 }
 
+/* Backend id's entry in cur, with the up flag given. */
+static struct meridian_backend entry_with_up(uint32_t id, __u32 up)
+{
+	struct meridian_backend b = cur.backends[id];
+
+	b.up = up;
+	return b;
+}
+
 static void case_backend_down(void)
 {
 	int ring0 = reconciler_ring_id(rc, cur.rings[0].identity);
 	struct meridian_counters before, after;
+	struct meridian_backend want, moved;
 	struct reconcile_stats st;
 	char outer[64];
+	int ret;
 
-	tr_case_begin("backend down: its ring, then its up flag, no more");
-	topo.up[0] = false;
-	tr_check(!rebuild(&cur, &topo), "building");
-	st = apply(rc, &cur);
-	if (!tr_check(n_wlog == 2 && st.writes == 2 && st.ring_swaps == 1 &&
-			      log_is(&wlog[0], RECONCILE_RING_SWAP, ring0) &&
-			      log_is(&wlog[1], RECONCILE_BACKEND_PUT, 0) &&
-			      wlog[1].backend.up == 0,
-		      "want ring %d swapped, then backend 0 down", ring0))
+	tr_case_begin("backend down, ahead of the apply: one flag write, "
+		      "its flows move at once");
+	want = entry_with_up(0, 0);
+	moved = want;
+	moved.region = 1;
+	n_wlog = 0;
+	ret = reconcile_backend_health(rc, 0, &moved);
+	tr_check(ret == 0 && n_wlog == 0,
+		 "a region change is left to the apply (%d, %u writes)", ret,
+		 n_wlog);
+	ret = reconcile_backend_health(rc, 0, &want);
+	if (!tr_check(ret == 1 && n_wlog == 1 &&
+			      log_is(&wlog[0], RECONCILE_BACKEND_PUT, 0) &&
+			      wlog[0].backend.up == 0,
+		      "want backend 0's flag written (%d)", ret))
 		print_log();
-	tr_check(reconciler_ring_id(rc, cur.rings[0].identity) == ring0,
-		 "the ring kept its id");
-	check_maps(rc, &cur, true);
-
+	n_wlog = 0;
+	ret = reconcile_backend_health(rc, 0, &want);
+	tr_check(ret == 0 && n_wlog == 0, "the same flip again writes nothing");
 	meridian_counters_read(&fx.m, &before);
 	send_frame(FX_CLIENT4, VIP4, IPPROTO_TCP, sport_b0, 80, outer,
 		   sizeof(outer));
@@ -743,8 +759,44 @@ static void case_backend_down(void)
 		 "the flow re-picked (lru_repick %llu -> %llu)",
 		 (unsigned long long)before.lru_repick,
 		 (unsigned long long)after.lru_repick);
+	/* The ring still names backend 0: its slots fall to backend 1. */
+	check_flows(FX_CLIENT4, VIP4, IPPROTO_TCP, 80, XDP_TX, small_addr[1],
+		    NULL, 2500, 32);
+	tr_case_end();
+
+	tr_case_begin("then the apply: only the ring, the flag is in place");
+	topo.up[0] = false;
+	tr_check(!rebuild(&cur, &topo), "building");
+	st = apply(rc, &cur);
+	if (!tr_check(n_wlog == 1 && st.writes == 1 && st.ring_swaps == 1 &&
+			      log_is(&wlog[0], RECONCILE_RING_SWAP, ring0),
+		      "want only ring %d swapped", ring0))
+		print_log();
+	tr_check(reconciler_ring_id(rc, cur.rings[0].identity) == ring0,
+		 "the ring kept its id");
+	check_maps(rc, &cur, true);
 	check_flows(FX_CLIENT4, VIP4, IPPROTO_TCP, 80, XDP_TX, small_addr[1],
 		    NULL, 3000, 32);
+	tr_case_end();
+
+	tr_case_begin("backend down by the apply alone: its flag, then its ring");
+	topo.up[2] = false;
+	tr_check(!rebuild(&cur, &topo), "building");
+	st = apply(rc, &cur);
+	if (!tr_check(n_wlog == 2 && st.writes == 2 && st.ring_swaps == 1 &&
+			      log_is(&wlog[0], RECONCILE_BACKEND_PUT, 2) &&
+			      wlog[0].backend.up == 0 &&
+			      wlog[1].kind == RECONCILE_RING_SWAP,
+		      "want backend 2 down, then its ring swapped"))
+		print_log();
+	check_maps(rc, &cur, true);
+	topo.up[2] = true;
+	tr_check(!rebuild(&cur, &topo), "building");
+	st = apply(rc, &cur);
+	tr_check(n_wlog == 2 && log_is(&wlog[0], RECONCILE_BACKEND_PUT, 2) &&
+			 wlog[0].backend.up == 1,
+		 "backend 2 up again, flag first");
+	check_maps(rc, &cur, true);
 	tr_case_end();
 
 	tr_case_begin("backend up: its up flag, then its ring");
@@ -826,11 +878,11 @@ static void case_restart_changed(void)
 		reconciler_set_log(r3, log_op, NULL);
 		st = apply(r3, &cur);
 		if (!tr_check(n_wlog == 2 && st.table_swaps == 0 &&
-				      log_is(&wlog[0], RECONCILE_RING_SWAP,
-					     ring0) &&
-				      log_is(&wlog[1], RECONCILE_BACKEND_PUT,
-					     1),
-			      "want ring %d in place, then backend 1 down",
+				      log_is(&wlog[0], RECONCILE_BACKEND_PUT,
+					     1) &&
+				      log_is(&wlog[1], RECONCILE_RING_SWAP,
+					     ring0),
+			      "want backend 1 down, then ring %d in place",
 			      ring0))
 			print_log();
 		check_maps(r3, &cur, true);
@@ -1430,7 +1482,7 @@ static void print_phases(uint64_t t0)
 	}
 }
 
-/* Applies the flip of backend id; checks rings go before its flag. */
+/* Applies the flip of backend id; checks its flag goes before the rings. */
 static void scale_flip_case(struct reconciler *r, struct desired *d,
 			    uint32_t id, bool up)
 {
@@ -1447,7 +1499,7 @@ static void scale_flip_case(struct reconciler *r, struct desired *d,
 			 flag >= 0 && ring_first >= 0,
 		 "%u writes, %u ring swaps; want %u rings and the flag",
 		 st.writes, st.ring_swaps, rings);
-	tr_check(up ? flag < ring_first : flag > ring_last,
+	tr_check(flag < ring_first,
 		 "backend %u %s: flag at %d, rings at %d..%d", id,
 		 up ? "up" : "down", flag, ring_first, ring_last);
 	print_stats(up ? "one backend up" : "one backend down", &st);

@@ -216,6 +216,16 @@ static int build_classes(const struct model *m, struct desired *out)
 	return 0;
 }
 
+void policy_backend_entry(const struct model *m, uint32_t i, bool up,
+			  struct meridian_backend *out)
+{
+	memset(out, 0, sizeof(*out));
+	addr_words(&m->backends[i].addr, out->addr);
+	out->family = m->backends[i].addr.family;
+	out->region = m->backends[i].region;
+	out->up = up ? 1 : 0;
+}
+
 static int build_backends(const struct policy_input *in, struct desired *out)
 {
 	const struct model *m = in->model;
@@ -225,14 +235,9 @@ static int build_backends(const struct policy_input *in, struct desired *out)
 			       sizeof(*out->backends));
 	if (!out->backends)
 		return -ENOMEM;
-	for (i = 0; i < m->n_backends; i++) {
-		struct meridian_backend *b = &out->backends[i];
-
-		addr_words(&m->backends[i].addr, b->addr);
-		b->family = m->backends[i].addr.family;
-		b->region = m->backends[i].region;
-		b->up = in->backend_up[i] ? 1 : 0;
-	}
+	for (i = 0; i < m->n_backends; i++)
+		policy_backend_entry(m, i, in->backend_up[i],
+				     &out->backends[i]);
 	out->n_backends = m->n_backends;
 	return 0;
 }

@@ -32,6 +32,13 @@ struct policy_input {
 int policy_build(const struct policy_input *in, struct desired *out);
 
 /*
+ * Backend i's data-plane entry (its id is i): what policy_build() writes
+ * for it, for a health flip that goes out ahead of the tables.
+ */
+void policy_backend_entry(const struct model *m, uint32_t i, bool up,
+			  struct meridian_backend *out);
+
+/*
  * A drain ramp evaluated at now_ms: from 1000 at start_ms down to 0 at
  * start_ms + over_ms, in steps (at most one per second and at least ten
  * over the ramp, so the share falls step by step). over_ms 0 is a cut.

@@ -122,6 +122,33 @@ out:
 	return err;
 }
 
+int reconcile_backend_health(struct reconciler *r, uint32_t id,
+			     const struct meridian_backend *want)
+{
+	struct reconcile_op op = { .kind = RECONCILE_BACKEND_PUT };
+	struct meridian_backend *have, same;
+	int err;
+
+	if (id >= MERIDIAN_MAX_BACKENDS || !want->family)
+		return 0;
+	have = &r->cache.backends[id];
+	same = *want;
+	same.up = have->up;
+	/* An address, family or region change waits for the apply. */
+	if (!have->family || memcmp(have, &same, sizeof(same)) ||
+	    have->up == want->up)
+		return 0;
+	err = meridian_backend_put(&r->maps, id, want);
+	if (err)
+		return err;
+	*have = *want;
+	op.key.id = id;
+	op.backend = *want;
+	if (r->log_fn)
+		r->log_fn(r->log_arg, &op);
+	return 1;
+}
+
 int reconciler_ring_id(const struct reconciler *r, uint64_t identity)
 {
 	int64_t idx = rc_kv_find(&r->cache.ring_ids, &identity);

@@ -16,22 +16,24 @@
  * region tables point at, then allocated fresh.
  *
  * Order of writes in one apply:
- *   1. config; backends that are new or came up (an address change: down,
- *      grace period, new address written while down, up);
+ *   1. config; backends that are new, came up or went down (an address
+ *      change: down, grace period, new address written while down, up);
+ *      a down backend's ring slots are skipped by the edge, which takes
+ *      the next live backend of the ring, so its flows move at once;
  *   2. rings, new and changed (an existing identity is rewritten in place,
  *      keeping its id, so the tables naming it need no write);
- *   3. up flags of backends that went down, after every ring without them
- *      (a flow that re-picks never lands on them again);
- *   4. region tables, new and changed; class prefixes; VIP-address
+ *   3. region tables, new and changed; class prefixes; VIP-address
  *      prefilter entries (new and changed, wildcards included); VIPs;
- *   5. deletes: VIPs, prefilter entries, class prefixes, tables, then
+ *   4. deletes: VIPs, prefilter entries, class prefixes, tables, then
  *      (after the grace periods of the swaps) the rings nothing names any
  *      more, then backends (down, a grace period, zeroed).
- * Steps 1-3 are planned and written before the tables are even compared,
+ * Steps 1-2 are planned and written before the tables are even compared,
  * so a health change is in the data plane without waiting for the diff of
- * 2000 tables. A backend whose region lost its last live backend is marked
- * down before the tables stop naming that region's ring (an empty ring is
- * never written): in between its flows drop instead of going to it.
+ * 2000 tables; reconcile_backend_health() puts a flip there sooner still,
+ * before the policy is even rebuilt. A backend whose region lost its last
+ * live backend is marked down before the tables stop naming that region's
+ * ring (an empty ring is never written): in between its flows drop
+ * instead of going to it.
  * Class prefixes go before the tables of their class are deleted: a source
  * whose class is removed falls back to a class that still has tables.
  * A VIP-address prefilter entry is written before the VIP keys it
@@ -102,6 +104,19 @@ int reconciler_create(struct reconciler **r, const struct meridian_maps *m);
  */
 int reconcile_apply(struct reconciler *r, const struct desired *d,
 		    struct reconcile_stats *st);
+
+/*
+ * A health flip, ahead of the next apply: writes only the up word of
+ * backend id, and only if the maps hold want with the other up value
+ * (same address, family and region). The edge skips a down backend's ring
+ * slots (it takes the next live one), so this one element write is the
+ * whole failover; the apply that follows rebuilds rings and tables and
+ * finds the flag already in place. Returns 1 if written, 0 if the maps
+ * hold something else (the next apply decides), or the write's negative
+ * errno (logged).
+ */
+int reconcile_backend_health(struct reconciler *r, uint32_t id,
+			     const struct meridian_backend *want);
 
 /* Waits for the grace periods of earlier swaps; destroy does too. */
 void reconciler_settle(struct reconciler *r);

@@ -126,7 +126,7 @@ struct rc_plan {
  * compared:
  *   rc_plan_begin()   checks d (a key listed twice too) and marks what d
  *                     keeps; nothing may be written if it fails (-EINVAL);
- *   rc_plan_health()  config, backends new or up, rings, backends down;
+ *   rc_plan_health()  config, backends new, up or down, then rings;
  *   rc_plan_rest()    tables, class prefixes, prefilter entries, VIPs,
  *                     then the deletes.
  * Each of the two lists replaces p's ops. Adopting a pinned ring for an

@@ -179,7 +179,8 @@ static struct meridian_backend with_up(const struct meridian_backend *b,
 }
 
 /*
- * New backends and those that came up go first, so rings may name them.
+ * New backends and those that came up go first, so rings may name them;
+ * those that went down too, as the edge skips their ring slots.
  * A backend whose address changes is taken down, left for a grace period
  * (no packet still holds the old address), rewritten while down (a reader
  * never sees up with half an address) and brought up again.
@@ -198,7 +199,7 @@ static int plan_backends_early(const struct rc_cache *c,
 		old = &c->backends[id];
 		want = want_backend(d, id);
 		ch = backend_change(old, want);
-		if (ch == BK_NEW || ch == BK_UP) {
+		if (ch == BK_NEW || ch == BK_UP || ch == BK_DOWN) {
 			err = push_backend(p, id, want);
 		} else if (ch == BK_MOVED && old->up) {
 			b = with_up(old, 0);
@@ -216,22 +217,6 @@ static int plan_backends_early(const struct rc_cache *c,
 		b = with_up(want, 0);
 		err = push_backend(p, id, &b);
 		if (!err && want->up)
-			err = push_backend(p, id, want);
-	}
-	return err;
-}
-
-/* After every ring without them is in place. */
-static int plan_backends_down(const struct rc_cache *c, const struct desired *d,
-			      struct rc_plan *p)
-{
-	const struct meridian_backend *want;
-	uint32_t id;
-	int err = 0;
-
-	for (id = 0; !err && id < MERIDIAN_MAX_BACKENDS; id++) {
-		want = want_backend(d, id);
-		if (backend_change(&c->backends[id], want) == BK_DOWN)
 			err = push_backend(p, id, want);
 	}
 	return err;
@@ -566,8 +551,6 @@ int rc_plan_health(struct rc_cache *c, const struct desired *d,
 		err = plan_backends_early(c, d, p);
 	if (!err)
 		err = plan_rings(c, d, p);
-	if (!err)
-		err = plan_backends_down(c, d, p);
 	return err;
 }
 

@@ -65,6 +65,8 @@ struct daemon {
 	uint64_t last_reconcile_ns; /* its duration */
 	uint64_t decided_ns; /* when health last changed (monotonic) */
 	uint64_t last_decision_ns; /* health decided -> maps written */
+	/* Health decided -> its up flag in the data plane (the failover). */
+	uint64_t last_flip_ns;
 	uint32_t last_writes;
 	uint64_t stale_since_ms; /* first failed reconcile since a good one */
 	uint64_t reconcile_failures;

@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "policy.h"
 #include "prober.h"
+#include "reconcile.h"
 
 static bool same_addr(const struct meridian_backend *b,
 		      const struct model_addr *a)
@@ -82,6 +83,18 @@ bool backend_up(const struct daemon *d, uint32_t i)
 	return health_fsm_is_up(&d->health[i].fsm);
 }
 
+/* The flip goes out now; rings and tables follow in the next apply. */
+static void flip_in_dataplane(struct daemon *d, uint32_t i)
+{
+	struct meridian_backend want;
+
+	if (!d->reconciler)
+		return;
+	policy_backend_entry(&d->model, i, backend_up(d, i), &want);
+	if (reconcile_backend_health(d->reconciler, i, &want) == 1)
+		d->last_flip_ns = now_ns() - d->decided_ns;
+}
+
 static void on_probe(void *arg, uint32_t i, bool ok, uint32_t rtt_us,
 		     const char *why, double lag)
 {
@@ -105,6 +118,7 @@ static void on_probe(void *arg, uint32_t i, bool ok, uint32_t rtt_us,
 	h->transitions++;
 	d->dirty = true;
 	d->decided_ns = now_ns();
+	flip_in_dataplane(d, i);
 	log_info("backend %s is %s%s%s", d->model.backends[i].name,
 		 ev == HEALTH_EV_UP ? "up" : "down", ok ? "" : ": ",
 		 ok ? "" : h->why);

@@ -76,11 +76,13 @@ static void print_json(const struct daemon *d, FILE *out, uint64_t age_ms)
 	fprintf(out,
 		"{\"generation\":%u,\"reconcile_age_ms\":%llu,"
 		"\"reconcile_us\":%llu,\"reconcile_writes\":%u,"
-		"\"decision_to_map_us\":%llu,\"regions\":[",
+		"\"decision_to_map_us\":%llu,"
+		"\"decision_to_dataplane_us\":%.1f,\"regions\":[",
 		d->generation, (unsigned long long)age_ms,
 		(unsigned long long)(d->last_reconcile_ns / 1000),
 		d->last_writes,
-		(unsigned long long)(d->last_decision_ns / 1000));
+		(unsigned long long)(d->last_decision_ns / 1000),
+		(double)d->last_flip_ns / 1000.0);
 	for (i = 0; i < m->n_regions; i++) {
 		region_counts(d, i, &up, &total);
 		fprintf(out,
