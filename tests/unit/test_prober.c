@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -541,6 +542,7 @@ static const char *http_ok_response =
 
 static void test_tcp_up(void **state)
 {
+	struct prober_stats st;
 	struct server srv;
 	struct probe_target t;
 	struct results *r;
@@ -559,6 +561,9 @@ static void test_tcp_up(void **state)
 		assert_string_equal(r->rec[i].why, "ok");
 		assert_true(isnan(r->rec[i].lag));
 	}
+	/* Every probe connected the same socket again. */
+	prober_get_stats(r->p, &st);
+	assert_int_equal(st.sockets_opened, 1);
 	results_free(r);
 }
 
@@ -580,6 +585,230 @@ static void test_tcp_refused(void **state)
 	prober_get_stats(r->p, &st);
 	assert_true(st.failed >= 4);
 	assert_int_equal(st.succeeded, 0);
+	assert_int_equal(st.sockets_opened, 1);
+	results_free(r);
+}
+
+/* A loopback port bound to a socket that does not listen (yet): refused. */
+static int bound_socket(int family, uint16_t *port)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len = family == AF_INET ? sizeof(*sin) : sizeof(*sin6);
+	int fd, one = 1;
+
+	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ss.ss_family = family;
+	if (family == AF_INET)
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else
+		sin6->sin6_addr = in6addr_loopback;
+	assert_int_equal(bind(fd, (struct sockaddr *)&ss, len), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
+	*port = ntohs(family == AF_INET ? sin->sin_port : sin6->sin6_port);
+	return fd;
+}
+
+/* An accepting server on a socket that already listens. */
+static void server_start_on(struct server *srv, int lfd, int family)
+{
+	srv->family = family;
+	fflush(NULL);
+	srv->pid = fork();
+	assert_true(srv->pid >= 0);
+	if (srv->pid == 0)
+		server_main(lfd, SRV_ACCEPT, NULL);
+}
+
+/*
+ * Results from `from` on: at most one failure first (the probe that was in
+ * flight when the backend changed), then only successes.
+ */
+static void assert_recovered(const struct results *r, uint32_t from)
+{
+	uint32_t i = from;
+
+	if (i < r->n && !r->rec[i].ok)
+		i++;
+	for (; i < r->n; i++)
+		assert_true(r->rec[i].ok);
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the directory's own */
+}
+
+/*
+ * A refused connect leaves the kept socket usable: the backend starts
+ * listening on the refusing port and the same socket connects.
+ */
+static void test_tcp_reuse_after_refused(void **state)
+{
+	struct prober_stats st;
+	struct probe_target t;
+	struct server srv;
+	struct results *r;
+	uint32_t i, mark;
+	uint16_t port;
+	int lfd;
+
+	(void)state;
+	lfd = bound_socket(AF_INET, &port);
+	t = target(AF_INET, port, PROBE_TCP, 20);
+	r = results_new(&t, 1);
+	run_until(r, 3, false);
+	assert_int_equal(r->n, 3);
+	for (i = 0; i < r->n; i++)
+		assert_string_equal(r->rec[i].why,
+				    "connect: Connection refused");
+	assert_int_equal(listen(lfd, 128), 0);
+	server_start_on(&srv, lfd, AF_INET);
+	close(lfd);
+	mark = r->n;
+	run_until(r, mark + 5, false);
+	server_stop(&srv);
+	assert_int_equal(r->n, mark + 5);
+	assert_recovered(r, mark);
+	prober_get_stats(r->p, &st);
+	assert_int_equal(st.sockets_opened, 1);
+	results_free(r);
+}
+
+/*
+ * A connect that timed out (SYNs dropped: the listener's accept queue is
+ * full) is disconnected in SYN_SENT and the socket connects again once the
+ * backend accepts.
+ */
+static void test_tcp_reuse_after_timeout(void **state)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct prober_stats st;
+	struct probe_target t;
+	struct server srv;
+	struct results *r;
+	uint32_t i, mark;
+	uint16_t port;
+	int lfd, filler;
+
+	(void)state;
+	lfd = bound_socket(AF_INET, &port);
+	/* Backlog 0 holds one connection; ours fills it, SYNs then drop. */
+	assert_int_equal(listen(lfd, 0), 0);
+	filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	assert_int_equal(
+		connect(filler, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	t = target(AF_INET, port, PROBE_TCP, 30);
+	r = results_new(&t, 1);
+	run_until(r, 3, false);
+	assert_int_equal(r->n, 3);
+	for (i = 0; i < r->n; i++)
+		assert_string_equal(r->rec[i].why, "timeout connecting");
+	server_start_on(&srv, lfd, AF_INET);
+	close(lfd);
+	mark = r->n;
+	run_until(r, mark + 5, false);
+	server_stop(&srv);
+	close(filler);
+	assert_int_equal(r->n, mark + 5);
+	assert_recovered(r, mark);
+	prober_get_stats(r->p, &st);
+	assert_true(st.timeouts >= 3);
+	assert_int_equal(st.sockets_opened, 1);
+	results_free(r);
+}
+
+/*
+ * An update that moves a target to the other address family closes its
+ * socket and opens one of the new family; destroy closes every socket.
+ */
+static void test_tcp_reuse_family_change(void **state)
+{
+	struct server srv4, srv6;
+	struct prober_stats st;
+	struct probe_target t;
+	struct results *r;
+	uint32_t mark;
+	int err, fds_before, fds_probing;
+
+	(void)state;
+	err = server_start(&srv6, AF_INET6, SRV_ACCEPT, NULL);
+	if (err)
+		SKIP_TEST("no IPv6 loopback here (%s)", strerror(-err));
+	assert_int_equal(server_start(&srv4, AF_INET, SRV_ACCEPT, NULL), 0);
+	fds_before = count_fds();
+	t = target(AF_INET, srv4.port, PROBE_TCP, 20);
+	r = results_new(&t, 1);
+	run_until(r, 3, false);
+	assert_int_equal(r->n, 3);
+	assert_recovered(r, 0);
+	assert_int_equal(r->rec[0].ok, true);
+	fds_probing = count_fds();
+	t = target(AF_INET6, srv6.port, PROBE_TCP, 20);
+	assert_int_equal(prober_update(r->p, &t, 1), 0);
+	mark = r->n;
+	run_until(r, mark + 3, false);
+	assert_int_equal(r->n, mark + 3);
+	assert_true(r->rec[mark].ok);
+	assert_recovered(r, mark);
+	prober_get_stats(r->p, &st);
+	assert_int_equal(st.sockets_opened, 2);
+	/* The IPv4 socket went when the IPv6 one came. */
+	assert_int_equal(count_fds(), fds_probing);
+	results_free(r);
+	assert_int_equal(count_fds(), fds_before);
+	server_stop(&srv4);
+	server_stop(&srv6);
+}
+
+/*
+ * Kept sockets need room for every target under the in-flight cap; below
+ * that each probe opens its own, and raising the cap brings reuse back.
+ */
+static void test_tcp_reuse_needs_room(void **state)
+{
+	struct prober_stats st;
+	struct probe_target t[2];
+	struct server srv;
+	struct results *r;
+	uint64_t opened;
+	uint32_t mark;
+
+	(void)state;
+	assert_int_equal(server_start(&srv, AF_INET, SRV_ACCEPT, NULL), 0);
+	t[0] = target(AF_INET, srv.port, PROBE_TCP, 20);
+	t[1] = t[0];
+	r = results_new(t, 2);
+	prober_set_max_inflight(r->p, 1);
+	run_until(r, 6, false);
+	assert_int_equal(r->n, 6);
+	prober_get_stats(r->p, &st);
+	assert_true(st.sockets_opened >= 6);
+	assert_true(st.in_flight <= 1);
+	prober_set_max_inflight(r->p, 0);
+	prober_get_stats(r->p, &st);
+	opened = st.sockets_opened;
+	mark = r->n;
+	run_until(r, mark + 6, false);
+	server_stop(&srv);
+	assert_int_equal(r->n, mark + 6);
+	assert_recovered(r, mark);
+	prober_get_stats(r->p, &st);
+	/* At most one new socket per target, whatever was in flight. */
+	assert_true(st.sockets_opened - opened <= 2);
 	results_free(r);
 }
 
@@ -1087,6 +1316,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_no_pile_up),
 		cmocka_unit_test(test_inflight_cap),
 		cmocka_unit_test(test_update),
+		cmocka_unit_test(test_tcp_reuse_after_refused),
+		cmocka_unit_test(test_tcp_reuse_after_timeout),
+		cmocka_unit_test(test_tcp_reuse_family_change),
+		cmocka_unit_test(test_tcp_reuse_needs_room),
 	};
 	int total = sizeof(tests) / sizeof(tests[0]);
 	int failed;

@@ -324,8 +324,8 @@ struct slot {
 	char req[REQ_MAX];
 	char *rx; /* PROBER_RX_MAX, allocated at the first HTTP probe */
 	uint32_t rx_len;
-	int fd;
-	uint32_t seq; /* tells a stale epoll token from the live probe */
+	int fd; /* in flight, or a TCP probe's kept between probes */
+	uint32_t seq; /* tells a stale epoll token from the live socket */
 	enum phase phase;
 	uint32_t heap_pos;
 	uint64_t due_ns; /* next start, or deadline while in flight */
@@ -346,6 +346,7 @@ struct prober {
 	uint32_t wq_head;
 	uint32_t wq_len;
 	uint32_t max_inflight;
+	bool reuse; /* TCP probes keep their socket: see update_reuse() */
 	probe_result_cb cb;
 	void *arg;
 	struct prober_stats st;
@@ -672,15 +673,62 @@ static void drain_timer(struct prober *p)
 
 /* ---- Probe life cycle ---- */
 
-static void close_probe(struct prober *p, struct slot *s)
+static bool in_flight(const struct slot *s)
+{
+	return s->phase >= PHASE_CONNECTING;
+}
+
+static void close_socket(struct slot *s)
 {
 	if (s->fd < 0)
 		return;
 	close(s->fd);
 	s->fd = -1;
 	s->seq++;
+}
+
+/*
+ * connect(AF_UNSPEC) on TCP is tcp_disconnect(): an RST if the connection
+ * got anywhere (what close() with SO_LINGER 0 sends), the local port given
+ * back, the socket in CLOSE and ready for another connect(), which also
+ * clears the error that the disconnect leaves pending.
+ */
+static int disconnect(int fd)
+{
+	struct sockaddr sa = { .sa_family = AF_UNSPEC };
+
+	return connect(fd, &sa, sizeof(sa)) ? -errno : 0;
+}
+
+/* The probe is over; a TCP probe's socket stays for the next one. */
+static void end_probe(struct prober *p, struct slot *s, bool keep)
+{
+	if (in_flight(s))
+		p->st.in_flight--;
 	s->phase = PHASE_IDLE;
-	p->st.in_flight--;
+	if (s->fd >= 0 && keep && p->reuse && s->t.spec.kind == PROBE_TCP &&
+	    !disconnect(s->fd))
+		return;
+	close_socket(s);
+}
+
+/*
+ * Sockets stay open between probes only while every probed target could
+ * hold one under the in-flight cap, so a held socket never keeps another
+ * target waiting. Otherwise each probe opens and closes its own.
+ */
+static void update_reuse(struct prober *p)
+{
+	uint32_t i, probed = 0;
+
+	for (i = 0; i < p->n; i++)
+		probed += p->slots[i].phase != PHASE_OFF;
+	p->reuse = probed <= p->max_inflight;
+	if (p->reuse)
+		return;
+	for (i = 0; i < p->n; i++)
+		if (!in_flight(&p->slots[i]))
+			close_socket(&p->slots[i]);
 }
 
 static void probe_finish(struct prober *p, uint32_t i, bool ok, const char *why,
@@ -689,7 +737,7 @@ static void probe_finish(struct prober *p, uint32_t i, bool ok, const char *why,
 	struct slot *s = &p->slots[i];
 	uint64_t rtt_us = (now_ns() - s->start_ns) / 1000;
 
-	close_probe(p, s);
+	end_probe(p, s, true);
 	set_due(p, s, s->next_start_ns);
 	if (ok)
 		p->st.succeeded++;
@@ -713,8 +761,7 @@ static void local_error(struct prober *p, uint32_t i, const char *what, int err)
 	struct slot *s = &p->slots[i];
 	uint64_t now = now_ns();
 
-	close_probe(p, s);
-	s->phase = PHASE_IDLE;
+	end_probe(p, s, false);
 	set_due(p, s, s->next_start_ns);
 	p->st.local_errors++;
 	if (p->local_err_log_ns &&
@@ -729,31 +776,21 @@ static void local_error(struct prober *p, uint32_t i, const char *what, int err)
 	p->local_err_quiet = 0;
 }
 
+/* EISCONN, EALREADY: a kept socket in a state we did not expect. */
 static bool is_local_errno(int err)
 {
 	return err == EMFILE || err == ENFILE || err == ENOBUFS ||
-	       err == ENOMEM || err == EADDRNOTAVAIL || err == EAGAIN;
+	       err == ENOMEM || err == EADDRNOTAVAIL || err == EAGAIN ||
+	       err == EISCONN || err == EALREADY;
 }
 
-static int open_socket(struct prober *p, struct slot *s)
-{
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-	int fd;
-
-	fd = socket(s->sa.sa.sa_family,
-		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg))) {
-		close(fd);
-		return -errno;
-	}
-	s->fd = fd;
-	s->seq++;
-	p->st.in_flight++;
-	return fd;
-}
-
+/*
+ * Registered before connect(): epoll reports the state at epoll_wait()
+ * time, so an edge from the fresh socket is no event for the probe, and a
+ * connect that finishes at once still reports EPOLLOUT. The registration
+ * lives as long as the socket; for a kept socket, every connect() gives a
+ * new edge.
+ */
 static int watch_socket(struct prober *p, uint32_t i)
 {
 	struct slot *s = &p->slots[i];
@@ -767,9 +804,36 @@ static int watch_socket(struct prober *p, uint32_t i)
 	return epoll_ctl(p->epfd, EPOLL_CTL_ADD, s->fd, &ev) ? -errno : 0;
 }
 
+static int open_socket(struct prober *p, uint32_t i, const char **what)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct slot *s = &p->slots[i];
+	int fd, err;
+
+	*what = "socket";
+	fd = socket(s->sa.sa.sa_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	s->fd = fd;
+	s->seq++;
+	p->st.sockets_opened++;
+	*what = "epoll_ctl";
+	err = watch_socket(p, i);
+	if (err)
+		close_socket(s);
+	return err;
+}
+
 static void probe_start(struct prober *p, uint32_t i)
 {
 	struct slot *s = &p->slots[i];
+	const char *what;
 	int err;
 
 	s->phase = PHASE_IDLE;
@@ -777,26 +841,24 @@ static void probe_start(struct prober *p, uint32_t i)
 	s->next_start_ns = s->start_ns + jittered_interval_ns(s);
 	s->rx_len = 0;
 	s->req_sent = 0;
-	err = open_socket(p, s);
-	if (err < 0) {
-		local_error(p, i, "socket", -err);
-		return;
+	if (s->fd < 0) {
+		err = open_socket(p, i, &what);
+		if (err) {
+			local_error(p, i, what, -err);
+			return;
+		}
 	}
 	p->st.started++;
+	p->st.in_flight++;
 	s->phase = PHASE_CONNECTING;
 	set_due(p, s, s->start_ns + s->t.spec.timeout_ms * NS_PER_MS);
-	/* A connect that finished at once still reports EPOLLOUT. */
 	if (connect(s->fd, &s->sa.sa, s->salen) && errno != EINPROGRESS) {
 		err = errno;
 		if (is_local_errno(err))
 			local_error(p, i, "connect", err);
 		else
 			probe_fail_errno(p, i, "connect", err);
-		return;
 	}
-	err = watch_socket(p, i);
-	if (err)
-		local_error(p, i, "epoll_ctl", -err);
 }
 
 static void probe_timeout(struct prober *p, uint32_t i)
@@ -958,7 +1020,7 @@ static void run_due(struct prober *p)
 		i = p->heap[0];
 		if (p->slots[i].due_ns > now)
 			break;
-		if (p->slots[i].fd >= 0) {
+		if (in_flight(&p->slots[i])) {
 			probe_timeout(p, i);
 			/* The freed socket goes to the longest waiter. */
 			start_waiting(p);
@@ -1055,7 +1117,7 @@ static void release_slots(struct prober *p)
 	uint32_t i;
 
 	for (i = 0; i < p->n; i++) {
-		close_probe(p, &p->slots[i]);
+		close_socket(&p->slots[i]);
 		free(p->slots[i].rx);
 	}
 	free(p->slots);
@@ -1091,12 +1153,13 @@ static void install_slots(struct prober *p, struct slot *slots, uint32_t *heap,
 	p->wq_head = p->wq_len = 0;
 	p->st.in_flight = 0;
 	for (i = 0; i < n; i++) {
-		if (slots[i].fd >= 0)
+		if (in_flight(&slots[i]))
 			p->st.in_flight++;
 		if (slots[i].phase == PHASE_WAITING)
 			waitq[p->wq_len++] = i;
 	}
 	heap_build(p);
+	update_reuse(p);
 }
 
 int prober_update(struct prober *p, const struct probe_target *t, uint32_t n)
@@ -1195,6 +1258,7 @@ void prober_set_max_inflight(struct prober *p, uint32_t max)
 	if (!max)
 		max = default_max_inflight();
 	p->max_inflight = max > PROBER_MAX_INFLIGHT ? PROBER_MAX_INFLIGHT : max;
+	update_reuse(p);
 	arm_timer(p);
 }
 

@@ -16,12 +16,19 @@
  * grain of 5 % of the shortest interval, within 1..5 ms: a probe may
  * start or time out up to one grain late, never early.
  *
- * Sockets close with SO_LINGER 0 (RST) so that thousands of probes per
- * second leave no TIME_WAIT behind on either side.
+ * Probes end with an RST so that thousands of probes per second leave no
+ * TIME_WAIT behind on either side. A TCP probe's socket is kept for the
+ * target's next probe: after the verdict, connect(AF_UNSPEC) disconnects
+ * it (the kernel sends the RST that close() with SO_LINGER 0 would), so
+ * the wire sees the same SYN, handshake and RST, and a probe costs two
+ * connect() calls instead of socket, setsockopt, connect, epoll_ctl and
+ * close. HTTP probes open a socket each and close it with SO_LINGER 0.
  *
  * In-flight probes are capped (default: 3/4 of RLIMIT_NOFILE's soft limit
  * less a reserve, at most PROBER_MAX_INFLIGHT); due probes beyond the cap
- * wait in FIFO order for a free socket. Raise LimitNOFILE for many
+ * wait in FIFO order for a free socket. TCP sockets are kept between
+ * probes only while every probed target fits under the cap (one socket
+ * each), else each probe opens its own. Raise LimitNOFILE for many
  * backends with short intervals.
  *
  * Local trouble (out of fds, ports or memory) is not the backend's fault:
@@ -111,7 +118,8 @@ struct prober_stats {
 	uint64_t timeouts; /* also counted in failed */
 	uint64_t local_errors; /* probes that reported nothing */
 	uint64_t deferred; /* waited for the in-flight cap */
-	uint32_t in_flight;
+	uint64_t sockets_opened; /* TCP: about one per target, when kept */
+	uint32_t in_flight; /* probes; kept idle sockets are not counted */
 	uint32_t max_inflight;
 	uint32_t targets;
 };
