@@ -17,6 +17,8 @@
 
 #include "csum.h"
 #include "meridian_maps.h"
+#include "hashing.h"
+#include "flow_cache.h"
 
 struct blk_pkt {
 	struct iphdr *iph;
@@ -39,7 +41,26 @@ struct {
 	__type(value, struct meridian_vip);
 } blk_vips SEC(".maps");
 
-/* Like meridian_flows. */
+/* Like meridian_flows: the flow cache. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MERIDIAN_FLOW_SETS);
+	__type(key, __u32);
+	__type(value, struct meridian_flow_set);
+} blk_cache SEC(".maps");
+
+/* The same, for inserts, so they never evict blk_cache's entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MERIDIAN_FLOW_SETS);
+	__type(key, __u32);
+	__type(value, struct meridian_flow_set);
+} blk_cache_new SEC(".maps");
+
+/*
+ * The flow table before the cache, a kernel LRU hash without a common LRU
+ * list, kept for comparison.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, MERIDIAN_FLOW_ENTRIES);
@@ -148,6 +169,58 @@ int blk_flow_lookup(struct xdp_md *ctx)
 		return XDP_DROP;
 	blk_flow_key(&p, &k);
 	return bpf_map_lookup_elem(&blk_flows, &k) ? XDP_PASS : XDP_DROP;
+}
+
+/* The edge's flow cache hit: hash, set, tags, key. */
+SEC("xdp")
+int blk_cache_lookup(struct xdp_md *ctx)
+{
+	struct meridian_flow_key k __attribute__((aligned(8)));
+	struct meridian_flow_set *set;
+	__u32 hash, idx, backend;
+	struct blk_pkt p;
+	__u64 tag;
+
+	if (blk_parse(ctx, &p))
+		return XDP_DROP;
+	blk_flow_key(&p, &k);
+	hash = hash_flow(&k, 1);
+	idx = flow_set_index(hash);
+	set = bpf_map_lookup_elem(&blk_cache, &idx);
+	if (!set || flow_find(set, &k, hash, &tag, &backend) < 0)
+		return XDP_DROP;
+	return backend ? XDP_PASS : XDP_DROP;
+}
+
+/*
+ * A new flow into a full set, as the edge inserts one: the search that
+ * misses, the victim, the claim and the write. Every insert evicts.
+ */
+SEC("xdp")
+int blk_cache_insert(struct xdp_md *ctx)
+{
+	struct meridian_flow_key k __attribute__((aligned(8)));
+	struct meridian_flow_set *set;
+	__u32 hash, idx, backend, now;
+	struct blk_pkt p;
+	__u64 tag;
+	int way;
+
+	if (blk_parse(ctx, &p))
+		return XDP_DROP;
+	blk_flow_key(&p, &k);
+	hash = hash_flow(&k, 1);
+	idx = flow_set_index(hash);
+	set = bpf_map_lookup_elem(&blk_cache_new, &idx);
+	if (!set)
+		return XDP_DROP;
+	now = (__u32)bpf_jiffies64();
+	way = flow_find(set, &k, hash, &tag, &backend);
+	if (way < 0)
+		way = flow_victim(set, now, &tag);
+	if (way < 0 || flow_write(set, way, tag, &k, hash, 1, now, 0))
+		return XDP_DROP;
+	return XDP_PASS;
 }
 
 /* A new flow into a full LRU share: every insert evicts. */

@@ -8,6 +8,7 @@
 #include "maps.h"
 #include "parsing.h"
 #include "hashing.h"
+#include "flow_cache.h"
 #include "encap.h"
 #include "icmp.h"
 #include "counters.h"
@@ -18,11 +19,13 @@
 /* The per-packet working set, kept together to spare the stack. */
 struct steer {
 	struct pkt p;
-	struct meridian_flow_key key;
+	/* Aligned: the flow cache compares it eight bytes at a time. */
+	struct meridian_flow_key key __attribute__((aligned(8)));
 	struct meridian_flow flow;
 	struct meridian_backend *backend;
 	const struct meridian_vip *vip;
 	struct meridian_counters *cnt;
+	__u64 jiffies; /* read once per steered packet */
 	__u32 frame_len;
 };
 
@@ -326,22 +329,20 @@ static __always_inline int pick_backend(struct steer *s, int *pass)
 	const struct meridian_class *cls = class_lookup(&s->p);
 	struct meridian_region_key rk = { .vip_id = s->vip->id };
 	struct meridian_region_table *table;
-	__u32 pin_len = 0, zero = 0, region, id;
-	struct flow_hashes h;
-	__u32 region_hash;
+	__u32 region_hash = s->flow.hash, zero = 0, pin_len, region, id;
 	void *inner;
 
 	if (cls) {
 		rk.class_id = cls->id;
-		if (cls->flags & MERIDIAN_CLASS_PIN_HOME)
+		if (cls->flags & MERIDIAN_CLASS_PIN_HOME) {
 			pin_len = s->p.family == MERIDIAN_AF_INET ?
 					  cls->pin_prefixlen4 :
 					  cls->pin_prefixlen6;
+			/* The one second hash: new flows of pinning classes. */
+			region_hash = hash_client(&s->key, hash_words(&s->key),
+						  pin_len);
+		}
 	}
-	hash_flow(&s->key, s->p.family == MERIDIAN_AF_INET ? 1 : 4, pin_len,
-		  &h);
-	s->flow.hash = h.flow;
-	region_hash = pin_len ? h.client : h.flow;
 
 	inner = bpf_map_lookup_elem(&meridian_region_tables, &rk);
 	if (!inner)
@@ -358,32 +359,40 @@ static __always_inline int pick_backend(struct steer *s, int *pass)
 	}
 	if (region >= MERIDIAN_MAX_REGIONS)
 		return MERIDIAN_DROP_NO_TABLE;
-	id = ring_pick(table->ring[region], h.flow, &s->backend);
+	id = ring_pick(table->ring[region], s->flow.hash, &s->backend);
 	if (!s->backend)
 		return MERIDIAN_DROP_NO_BACKEND;
 	s->flow.backend = id;
 	return MERIDIAN_DROP_MAX;
 }
 
-/* LRU first; a hit counts only while its backend is still up. */
+/*
+ * The flow cache first; a hit counts only while its backend is still up.
+ * A SYN opens a connection: it follows the current tables even if the
+ * tuple was used before, and rewrites the tuple's way.
+ */
 static __always_inline int choose_backend(struct steer *s,
 					  const struct meridian_config *cfg,
 					  int *pass)
 {
-	struct meridian_flow *hit = NULL;
-	int ret;
+	__u32 idx, id = 0, now = (__u32)s->jiffies;
+	struct meridian_flow_set *set;
+	int way = -1, seen, ret;
+	__u64 tag = 0;
 
-	/*
-	 * A SYN opens a connection: it follows the current tables even if
-	 * the tuple was used before, so its LRU lookup can be skipped.
-	 */
-	if (!s->p.tcp_syn)
-		hit = bpf_map_lookup_elem(&meridian_flows, &s->key);
-	if (hit) {
-		s->backend = backend_get(hit->backend);
+	s->flow.hash = hash_flow(&s->key, hash_words(&s->key));
+	idx = flow_set_index(s->flow.hash);
+	set = bpf_map_lookup_elem(&meridian_flows, &idx);
+	if (set)
+		way = flow_find(set, &s->key, s->flow.hash, &tag, &id);
+	/* Seen: found, and not reopened by a SYN; a re-pick if we go on. */
+	seen = way >= 0 && !s->p.tcp_syn;
+	if (seen) {
+		s->backend = backend_get(id);
 		if (s->backend && s->backend->up) {
 			COUNT(s->cnt, lru_hit);
-			s->flow = *hit;
+			s->flow.backend = id;
+			flow_touch(set, way, now);
 			return MERIDIAN_DROP_MAX;
 		}
 		COUNT(s->cnt, lru_repick);
@@ -391,16 +400,23 @@ static __always_inline int choose_backend(struct steer *s,
 		COUNT(s->cnt, lru_miss);
 	}
 	ret = pick_backend(s, pass);
-	if (ret != MERIDIAN_DROP_MAX)
+	if (ret != MERIDIAN_DROP_MAX || !set)
 		return ret;
 	/* ICMP errors follow flows; they never create them. */
 	if (s->p.icmp_error)
 		return ret;
-	if (!hit && !flood_allows_insert(cfg)) {
-		COUNT(s->cnt, lru_skip);
-		return ret;
+	/* The flow's own way is rewritten in place; a new one may evict. */
+	if (way < 0) {
+		if (!flood_allows_insert(cfg)) {
+			COUNT(s->cnt, lru_skip);
+			return ret;
+		}
+		way = flow_victim(set, now, &tag);
+		if (way < 0)
+			return ret;
 	}
-	bpf_map_update_elem(&meridian_flows, &s->key, &s->flow, BPF_ANY);
+	flow_write(set, way, tag, &s->key, s->flow.hash, s->flow.backend, now,
+		   seen);
 	return ret;
 }
 
@@ -447,7 +463,7 @@ static __always_inline int forward(struct xdp_md *ctx, struct steer *s,
 	int rc;
 
 	outer_fill(&o, s, cfg);
-	nh = nexthop_get(ctx, s->flow.backend, &o, &s->p, &rc);
+	nh = nexthop_get(ctx, s->flow.backend, &o, &s->p, s->jiffies, &rc);
 	if (nh && rc != BPF_FIB_LKUP_RET_SUCCESS &&
 	    rc != BPF_FIB_LKUP_RET_NO_NEIGH)
 		return drop(s->cnt, MERIDIAN_DROP_FIB);
@@ -492,6 +508,7 @@ static __always_inline int steer_to_backend(struct xdp_md *ctx,
 	cfg = bpf_map_lookup_elem(&meridian_config, &zero);
 	if (!cfg)
 		return drop(s->cnt, MERIDIAN_DROP_NO_TABLE);
+	s->jiffies = bpf_jiffies64();
 	flow_key_fill(s);
 	ret = choose_backend(s, cfg, &pass);
 	if (pass)

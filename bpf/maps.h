@@ -95,16 +95,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } meridian_backends SEC(".maps");
 
-/*
- * No common LRU: each CPU evicts from its own list, so a flood on one CPU
- * cannot push out the flows of another, and inserts take no shared lock.
- */
+/* The flow cache; struct meridian_flow_set says how it works. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MERIDIAN_FLOW_ENTRIES);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct meridian_flow_key);
-	__type(value, struct meridian_flow);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MERIDIAN_FLOW_SETS);
+	__type(key, __u32);
+	__type(value, struct meridian_flow_set);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } meridian_flows SEC(".maps");
 

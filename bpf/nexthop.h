@@ -58,10 +58,9 @@ static __always_inline int fib_lookup_outer(struct xdp_md *ctx,
 }
 
 static __always_inline int nexthop_fresh(const struct nexthop *nh,
-					 const struct outer *o)
+					 const struct outer *o, __u64 now)
 {
-	return nh->valid &&
-	       bpf_jiffies64() - nh->resolved < NEXTHOP_TTL_JIFFIES &&
+	return nh->valid && now - nh->resolved < NEXTHOP_TTL_JIFFIES &&
 	       nh->addr[0] == o->dst[0] && nh->addr[1] == o->dst[1] &&
 	       nh->addr[2] == o->dst[2] && nh->addr[3] == o->dst[3];
 }
@@ -74,7 +73,7 @@ static __always_inline int nexthop_fresh(const struct nexthop *nh,
 static __always_inline int nexthop_refresh(struct xdp_md *ctx,
 					   const struct outer *o,
 					   const struct pkt *p,
-					   struct nexthop *nh)
+					   struct nexthop *nh, __u64 now)
 {
 	struct bpf_fib_lookup fib;
 	int rc;
@@ -93,27 +92,31 @@ static __always_inline int nexthop_refresh(struct xdp_md *ctx,
 	__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
 	__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
 	nh->ifindex = fib.ifindex;
-	nh->resolved = bpf_jiffies64();
+	nh->resolved = now;
 	nh->valid = 1;
 	return rc;
 }
 
-/* The backend's next hop, or NULL with *rc the FIB's reason. */
+/*
+ * The backend's next hop, or NULL with *rc the FIB's reason; now is
+ * jiffies, read once by the caller.
+ */
 static __always_inline struct nexthop *nexthop_get(struct xdp_md *ctx,
 						   __u32 backend,
 						   const struct outer *o,
-						   const struct pkt *p, int *rc)
+						   const struct pkt *p,
+						   __u64 now, int *rc)
 {
 	struct nexthop *nh = bpf_map_lookup_elem(&meridian_nexthops, &backend);
 
 	*rc = BPF_FIB_LKUP_RET_NOT_FWDED;
 	if (!nh)
 		return NULL;
-	if (nexthop_fresh(nh, o)) {
+	if (nexthop_fresh(nh, o, now)) {
 		*rc = BPF_FIB_LKUP_RET_SUCCESS;
 		return nh;
 	}
-	*rc = nexthop_refresh(ctx, o, p, nh);
+	*rc = nexthop_refresh(ctx, o, p, nh, now);
 	return nh;
 }
 

@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "vip_addrs.h"
+#include "../bpf/hashing.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -56,9 +57,8 @@ static const struct map_spec edge_maps[] = {
 		 sizeof(__u32), sizeof(__u32)),
 	MAP_SPEC(backends, MERIDIAN_MAP_BACKENDS, BPF_MAP_TYPE_ARRAY,
 		 sizeof(__u32), sizeof(struct meridian_backend)),
-	MAP_SPEC(flows, MERIDIAN_MAP_FLOWS, BPF_MAP_TYPE_LRU_HASH,
-		 sizeof(struct meridian_flow_key),
-		 sizeof(struct meridian_flow)),
+	MAP_SPEC(flows, MERIDIAN_MAP_FLOWS, BPF_MAP_TYPE_ARRAY,
+		 sizeof(__u32), sizeof(struct meridian_flow_set)),
 	MAP_SPEC(config, MERIDIAN_MAP_CONFIG, BPF_MAP_TYPE_ARRAY,
 		 sizeof(__u32), sizeof(struct meridian_config)),
 	MAP_SPEC(counters, MERIDIAN_MAP_COUNTERS, BPF_MAP_TYPE_PERCPU_ARRAY,
@@ -910,17 +910,118 @@ int meridian_backend_stats_read(const struct meridian_maps *m,
 			       backend_id, out, sizeof(*out));
 }
 
+/* A way holding key: valid, its hash, its key. */
+static bool flow_way_holds(const struct meridian_flow_set *set, int w,
+			   const struct meridian_flow_key *key, __u32 hash)
+{
+	__u64 want = MERIDIAN_FLOW_TAG_VALID | hash;
+	__u64 state = 0xffffffffull | MERIDIAN_FLOW_TAG_VALID |
+		      MERIDIAN_FLOW_TAG_BUSY;
+
+	return (set->tag[w] & state) == want &&
+	       !memcmp(&set->way[w].key, key, sizeof(*key));
+}
+
+/* The set of key's flow hash. */
+static int flow_set_read(const struct meridian_maps *m,
+			 const struct meridian_flow_key *key,
+			 struct meridian_flow_set *set, __u32 *hash, __u32 *idx)
+{
+	int err;
+
+	*hash = hash_flow(key, hash_words(key));
+	*idx = flow_set_index(*hash);
+	err = bpf_map_lookup_elem(m->flows, idx, set);
+	if (err)
+		log_err("flow: lookup of set %u in %s failed: %s", *idx,
+			MERIDIAN_MAP_FLOWS, strerror(-err));
+	return err;
+}
+
 int meridian_flow_lookup(const struct meridian_maps *m,
 			 const struct meridian_flow_key *key,
 			 struct meridian_flow *flow)
 {
-	return map_lookup(m->flows, MERIDIAN_MAP_FLOWS, key, flow, "flow");
+	struct meridian_flow_set set;
+	__u32 hash, idx;
+	int w, err;
+
+	err = flow_set_read(m, key, &set, &hash, &idx);
+	if (err)
+		return err;
+	for (w = 0; w < MERIDIAN_FLOW_WAYS; w++) {
+		if (!flow_way_holds(&set, w, key, hash))
+			continue;
+		flow->backend = set.way[w].backend;
+		flow->hash = hash;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 int meridian_flow_delete(const struct meridian_maps *m,
 			 const struct meridian_flow_key *key)
 {
-	return map_delete(m->flows, MERIDIAN_MAP_FLOWS, key, "flow");
+	struct meridian_flow_set set;
+	int w, found = 0, err;
+	__u32 hash, idx;
+
+	err = flow_set_read(m, key, &set, &hash, &idx);
+	if (err)
+		return err;
+	for (w = 0; w < MERIDIAN_FLOW_WAYS; w++) {
+		if (!flow_way_holds(&set, w, key, hash))
+			continue;
+		set.tag[w] = 0;
+		set.stamp[w] = 0;
+		memset(&set.way[w], 0, sizeof(set.way[w]));
+		found = 1;
+	}
+	if (!found)
+		return -ENOENT;
+	err = bpf_map_update_elem(m->flows, &idx, &set, BPF_ANY);
+	if (err)
+		log_err("flow: update of set %u in %s failed: %s", idx,
+			MERIDIAN_MAP_FLOWS, strerror(-err));
+	return err;
+}
+
+int meridian_flows_clear(const struct meridian_maps *m)
+{
+	struct meridian_flow_set zero;
+	__u32 idx;
+	int err;
+
+	memset(&zero, 0, sizeof(zero));
+	for (idx = 0; idx < MERIDIAN_FLOW_SETS; idx++) {
+		err = bpf_map_update_elem(m->flows, &idx, &zero, BPF_ANY);
+		if (err) {
+			log_err("flow: clearing set %u of %s failed: %s", idx,
+				MERIDIAN_MAP_FLOWS, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int meridian_flows_count(const struct meridian_maps *m, __u64 *count)
+{
+	struct meridian_flow_set set;
+	__u32 idx;
+	int w, err;
+
+	*count = 0;
+	for (idx = 0; idx < MERIDIAN_FLOW_SETS; idx++) {
+		err = bpf_map_lookup_elem(m->flows, &idx, &set);
+		if (err) {
+			log_err("flow: lookup of set %u in %s failed: %s", idx,
+				MERIDIAN_MAP_FLOWS, strerror(-err));
+			return err;
+		}
+		for (w = 0; w < MERIDIAN_FLOW_WAYS; w++)
+			*count += !!(set.tag[w] & MERIDIAN_FLOW_TAG_VALID);
+	}
+	return 0;
 }
 
 static const char *const action_names[MERIDIAN_ACT_MAX] = {

@@ -175,12 +175,21 @@ int meridian_backend_stats_read(const struct meridian_maps *m,
 				__u32 backend_id,
 				struct meridian_traffic_stats *out);
 
-/* Flow affinity (shared LRU hash, one value for all CPUs). */
+/*
+ * The flow cache (set-associative, one table for all CPUs; see struct
+ * meridian_flow_set), for tests and tools. Lookup returns -ENOENT when the
+ * flow is not held. Delete and clear rewrite whole sets without the data
+ * plane's claim, so they race with its writes to those sets: use them on
+ * an idle edge, or accept that a concurrent insert may be lost.
+ */
 int meridian_flow_lookup(const struct meridian_maps *m,
 			 const struct meridian_flow_key *key,
 			 struct meridian_flow *flow);
 int meridian_flow_delete(const struct meridian_maps *m,
 			 const struct meridian_flow_key *key);
+int meridian_flows_clear(const struct meridian_maps *m);
+/* Flows held; reads every set. */
+int meridian_flows_count(const struct meridian_maps *m, __u64 *count);
 
 /* Stable names for counters ("pass_nonvip", "no_region"); NULL if unknown. */
 const char *meridian_action_name(unsigned int action);

@@ -21,7 +21,10 @@
 #define MERIDIAN_MAX_BACKENDS 4096
 #define MERIDIAN_MAX_RINGS 16384
 #define MERIDIAN_MAX_REGION_TABLES 16384 /* (VIP, class) pairs */
-#define MERIDIAN_FLOW_ENTRIES 131072 /* LRU flow table, all CPUs */
+/* Flow cache: sets of ways (see struct meridian_flow_set). */
+#define MERIDIAN_FLOW_SETS 32768 /* a power of two: index by mask */
+#define MERIDIAN_FLOW_WAYS 4
+#define MERIDIAN_FLOW_ENTRIES (MERIDIAN_FLOW_SETS * MERIDIAN_FLOW_WAYS)
 #define MERIDIAN_DECAP_ADDRS 64
 
 /* Region table: hash-indexed slots, each holding a region id. */
@@ -209,7 +212,7 @@ struct meridian_backend {
 	__u32 up;
 };
 
-/* meridian_flows: LRU from the flow to its backend. */
+/* The flow a packet belongs to, as the flow cache and the hash see it. */
 struct meridian_flow_key {
 	__u32 src[4];
 	__u32 dst[4];
@@ -223,6 +226,35 @@ struct meridian_flow_key {
 struct meridian_flow {
 	__u32 backend;
 	__u32 hash; /* flow hash, reused for the outer source and flow label */
+};
+
+/*
+ * meridian_flows: the flow cache, an array of sets indexed by the flow hash
+ * (hash & (MERIDIAN_FLOW_SETS - 1)), each set holding MERIDIAN_FLOW_WAYS
+ * flows. One table for all CPUs, so a flow is found whichever CPU its
+ * packets arrive on, yet no lock: a writer claims a way with one
+ * compare-and-swap on its tag (and caches nothing if another CPU holds it),
+ * writes it, then publishes it with a new tag; a reader takes a way only if
+ * its tag read before and after the key and backend is the same valid tag.
+ * A new flow takes an empty way of its set, else the least recently used.
+ * Tags and stamps sit together, so a lookup compares the four hashes in one
+ * cache line and reads a key only where its hash matches.
+ */
+struct meridian_flow_way {
+	struct meridian_flow_key key;
+	__u32 backend;
+	__u32 reserved;
+};
+
+/* A way's tag: its flow hash, a state and a generation against ABA. */
+#define MERIDIAN_FLOW_TAG_VALID (1ull << 32) /* holds a flow */
+#define MERIDIAN_FLOW_TAG_BUSY (1ull << 33) /* being written */
+#define MERIDIAN_FLOW_TAG_GEN_SHIFT 34 /* + 1 on each write */
+
+struct meridian_flow_set {
+	__u64 tag[MERIDIAN_FLOW_WAYS]; /* 0: empty */
+	__u32 stamp[MERIDIAN_FLOW_WAYS]; /* low 32 bits of jiffies at use */
+	struct meridian_flow_way way[MERIDIAN_FLOW_WAYS];
 };
 
 /* meridian_config: array with one element. */
@@ -241,7 +273,7 @@ struct meridian_config {
 	__u8 entropy6_len;
 	__u16 mtu; /* largest outer IP packet; 0 means 1500 */
 	__u32 flags; /* enum meridian_config_flags */
-	/* New flows per CPU per second that may enter the LRU; 0: no limit. */
+	/* New flows per CPU per second let into the flow cache; 0: no limit. */
 	__u32 flood_limit;
 	__u8 ttl; /* outer TTL / hop limit; 0 means 64 */
 	__u8 reserved[3];
@@ -278,7 +310,7 @@ struct meridian_counters {
 	__u64 lru_hit;
 	__u64 lru_miss;
 	__u64 lru_repick; /* hit on a backend that is down: picked again */
-	__u64 lru_skip; /* flood guard kept a new flow out of the LRU */
+	__u64 lru_skip; /* flood guard kept a new flow out of the flow cache */
 	__u64 icmp_too_big; /* too-big / frag-needed answers sent */
 	__u64 icmp_steered; /* ICMP errors steered by their embedded tuple */
 	__u64 echo_reply;

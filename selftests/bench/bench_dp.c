@@ -37,13 +37,15 @@
 /*
  * New flows come from 198.18.128.0/17 (32768 sources) times source ports
  * from 1024 up: distinct for two billion flows, so no run ever repeats one.
- * Before measuring, more flows than the whole table holds go in, so this
- * CPU's share of the LRU is full and every measured insert evicts, as on
- * a busy edge.
+ * Before measuring, new flows go in until every set of the flow cache is
+ * full (four times its ways fill all but about 1e-4 of the sets, then more
+ * until the count says full), so every measured insert evicts, as on a
+ * busy edge.
  */
 #define NEW_FLOW_NET 0xc6128000u /* 198.18.128.0 */
 #define NEW_FLOW_HOST_BITS 15
-#define NEW_FLOW_PREFILL (MERIDIAN_FLOW_ENTRIES + MERIDIAN_FLOW_ENTRIES / 8)
+#define NEW_FLOW_PREFILL (4 * MERIDIAN_FLOW_ENTRIES)
+#define NEW_FLOW_PREFILL_MAX (16 * MERIDIAN_FLOW_ENTRIES)
 #define FRAME_IP4 PKT_ETH_HLEN
 #define FRAME_IP4_SRC (FRAME_IP4 + 12)
 #define FRAME_L4 (FRAME_IP4 + 20)
@@ -112,6 +114,7 @@ struct bench {
 	unsigned int rounds;
 	unsigned int rounds_done;
 	uint32_t next_flow;
+	uint32_t prefilled; /* new flows sent before measuring */
 	unsigned int floor_wrong;
 	double seconds;
 };
@@ -286,19 +289,41 @@ static int setup(struct bench *b)
 	return err ?: build_frames();
 }
 
+static int prefill(struct bench *b, uint32_t until)
+{
+	uint32_t ns, v;
+	int err = 0;
+
+	for (; !err && b->next_flow < until; b->next_flow++)
+		err = new_flow_frame(&paths[P_NEW4].frame, b->next_flow) ?:
+		      run_prog(b->fx.prog, &paths[P_NEW4].frame, &ns, &v);
+	return err;
+}
+
 /*
- * Unrecorded: fill this CPU's share of the LRU with new flows, then put
+ * Unrecorded: fill every set of the flow cache with new flows, then put
  * the fixed flows in (after the flood, which would have evicted them).
  */
 static int warm_up(struct bench *b)
 {
-	uint32_t ns, v;
-	int err = 0, i;
+	__u64 held = 0;
+	int err, i;
 
-	for (; !err && b->next_flow < NEW_FLOW_PREFILL; b->next_flow++) {
-		err = new_flow_frame(&paths[P_NEW4].frame, b->next_flow) ?:
-		      run_prog(b->fx.prog, &paths[P_NEW4].frame, &ns, &v);
+	err = prefill(b, NEW_FLOW_PREFILL);
+	while (!err && b->next_flow < NEW_FLOW_PREFILL_MAX) {
+		err = meridian_flows_count(&b->fx.m, &held);
+		if (err || held >= MERIDIAN_FLOW_ENTRIES)
+			break;
+		err = prefill(b, b->next_flow + MERIDIAN_FLOW_ENTRIES / 4);
 	}
+	if (!err && held < MERIDIAN_FLOW_ENTRIES) {
+		fprintf(stderr, "bench_dp: flow cache holds %llu of %u after "
+				"%u new flows; not full\n",
+			(unsigned long long)held, MERIDIAN_FLOW_ENTRIES,
+			b->next_flow);
+		return -EAGAIN;
+	}
+	b->prefilled = b->next_flow;
 	for (i = 0; !err && i < P_MAX; i++) {
 		err = run_batch(b, &paths[i]);
 		paths[i].floor.n = paths[i].edge.n = 0;
@@ -497,10 +522,14 @@ static void print_checks(FILE *f, const struct bench *b)
 			b->floor_wrong);
 	fprintf(f, "notes:    no source classes are configured (the class "
 		   "tries are empty); new flows are\n"
-		   "          TCP SYNs, and this CPU's share of the LRU is "
-		   "full, so every insert evicts;\n"
+		   "          TCP SYNs, each a flow cache miss that inserts: "
+		   "%u new flows went in first,\n"
+		   "          until every set of the cache (%u sets x %u "
+		   "ways) was full, so every insert\n"
+		   "          evicts;\n"
 		   "          too-big: config mtu %d, a %d-byte DF IPv4 packet "
 		   "on an existing flow\n",
+		b->prefilled, MERIDIAN_FLOW_SETS, MERIDIAN_FLOW_WAYS,
 		BENCH_MTU, TOO_BIG_PAYLOAD + 40);
 }
 

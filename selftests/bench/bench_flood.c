@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Flood: new flows, ten times as many as the LRU flow table holds, arrive
+ * Flood: new flows, ten times as many as the flow cache holds, arrive
  * while established flows keep sending, and halfway through a backend is
  * added to the ring (the ring is rebuilt for 9 backends instead of 8).
  * What share of the established flows keeps its backend throughout?
  *
  * The real bpf/edge.bpf.o through BPF_PROG_TEST_RUN (repeat = 1, a fresh
- * frame per run), on one pinned CPU: the flow table has no common LRU, so
- * this CPU's share (MERIDIAN_FLOW_ENTRIES / possible CPUs) is what the
- * flood competes for. A round is a block of flood SYNs (new flows, never
+ * frame per run), on one pinned CPU: the flow cache is one table for all
+ * CPUs, so its whole capacity (MERIDIAN_FLOW_ENTRIES) is what the flood
+ * competes for. A round is a block of flood SYNs (new flows, never
  * repeated) followed by one packet (an ACK) of every established flow; so
  * between two packets of an established flow come `gap` packets of other
  * flows. An established flow that is evicted is picked again from the
@@ -16,8 +16,8 @@
  * it may move. Every packet's outer destination is checked against the
  * backend its flow started on.
  *
- * Scenarios: gap half of this CPU's LRU share (flows that send at least
- * that often) and twice it (flows quieter than the LRU's turnover), each
+ * Scenarios: gap half the cache's capacity (flows that send at least
+ * that often) and twice it (flows quieter than the cache's turnover), each
  * without and with the flood guard (flood_limit new entries per CPU per
  * second). Target: >= 99 % of the established flows keep their backend.
  */
@@ -55,12 +55,12 @@
 
 struct scenario {
 	const char *name;
-	double gap_lru; /* gap in units of this CPU's LRU share */
+	double gap_cap; /* gap in units of the flow cache's capacity */
 	bool guard;
 	/* results */
 	uint32_t gap, rounds;
 	uint64_t flood_sent, est_sent;
-	uint64_t evictions; /* established packets that missed the LRU */
+	uint64_t evictions; /* established packets that missed the cache */
 	uint32_t evicted_flows, moved_flows, lost_flows;
 	uint32_t would_move; /* flows the new ring alone sends elsewhere */
 	uint32_t would_move_kept_size; /* same, had the ring kept its size */
@@ -69,10 +69,10 @@ struct scenario {
 };
 
 static struct scenario scen[] = {
-	{ .name = "active, no guard", .gap_lru = 0.5 },
-	{ .name = "active, guard", .gap_lru = 0.5, .guard = true },
-	{ .name = "quiet, no guard", .gap_lru = 2.0 },
-	{ .name = "quiet, guard", .gap_lru = 2.0, .guard = true },
+	{ .name = "active, no guard", .gap_cap = 0.5 },
+	{ .name = "active, guard", .gap_cap = 0.5, .guard = true },
+	{ .name = "quiet, no guard", .gap_cap = 2.0 },
+	{ .name = "quiet, guard", .gap_cap = 2.0, .guard = true },
 };
 
 #define N_SCEN (sizeof(scen) / sizeof(scen[0]))
@@ -80,7 +80,7 @@ static struct scenario scen[] = {
 struct bench {
 	struct fx fx;
 	int cpu;
-	uint32_t lru_share; /* this CPU's share of the flow table */
+	uint32_t capacity; /* flows the cache holds */
 	struct pkt est_frame, flood_frame;
 	uint32_t origin[EST_FLOWS]; /* outer destination of the first packet */
 	uint8_t evicted[EST_FLOWS], moved[EST_FLOWS];
@@ -207,7 +207,7 @@ static int lru_misses(struct bench *b, uint64_t *v)
 
 /* --- a scenario -------------------------------------------------------- */
 
-/* Every established flow opens (SYN), then sends once (ACK, an LRU hit). */
+/* Every established flow opens (SYN), then sends once (ACK, a cache hit). */
 static int warm_up(struct bench *b)
 {
 	uint32_t i;
@@ -275,7 +275,7 @@ static int flood_block(struct bench *b, struct scenario *s, uint32_t n)
 	return err;
 }
 
-/* Where each flow would go now with no LRU entry: a SYN skips it. */
+/* Where each flow would go now with no cache entry: a SYN ignores it. */
 static int count_would_move(struct bench *b, uint32_t *moved)
 {
 	uint32_t i;
@@ -315,7 +315,7 @@ static int run_scenario(struct bench *b, struct scenario *s)
 	err = edge_up(b) ?: warm_up(b);
 	if (!err && s->guard)
 		err = fx_config(&b->fx, 0, FLOOD_LIMIT);
-	s->gap = (uint32_t)(s->gap_lru * b->lru_share);
+	s->gap = (uint32_t)(s->gap_cap * b->capacity);
 	per_round = s->gap > EST_FLOWS ? s->gap - EST_FLOWS : 1;
 	s->rounds = (uint32_t)((total + per_round - 1) / per_round);
 	if (!err)
@@ -365,13 +365,13 @@ static int report(FILE *f, void *arg)
 		   "          then one ACK per established flow; at half the "
 		   "rounds the ring grows from\n"
 		   "          %d to %d backends (rebuilt, as when a backend is "
-		   "added). This CPU's LRU share:\n"
-		   "          %u entries (%d / %d possible CPUs; no common "
-		   "LRU). Guard: flood_limit %d/s.\n",
+		   "added). The flow cache:\n"
+		   "          %u entries (%d sets x %d ways, one table for "
+		   "all CPUs). Guard: flood_limit %d/s.\n",
 		EST_FLOWS, FLOOD_FACTOR, MERIDIAN_FLOW_ENTRIES,
 		(unsigned long long)FLOOD_FACTOR * MERIDIAN_FLOW_ENTRIES,
-		RING_BEFORE, RING_AFTER, b->lru_share, MERIDIAN_FLOW_ENTRIES,
-		libbpf_num_possible_cpus(), FLOOD_LIMIT);
+		RING_BEFORE, RING_AFTER, b->capacity, MERIDIAN_FLOW_SETS,
+		MERIDIAN_FLOW_WAYS, FLOOD_LIMIT);
 	fprintf(f, "          gap = packets of other flows between two "
 		   "packets of one established flow\n\n");
 	fprintf(f, "%-18s %7s %6s %8s %8s %8s %9s %8s  %s\n", "scenario", "gap",
@@ -386,9 +386,10 @@ static int report(FILE *f, void *arg)
 			(unsigned long long)s->skipped, s->seconds,
 			verdict(b, s));
 	}
-	fprintf(f, "\nevicted: established flows that missed the LRU at least "
-		   "once; moved: flows with a\npacket at another backend than "
-		   "their first; skipped: flood inserts the guard refused.\n");
+	fprintf(f, "\nevicted: established flows that missed the cache at "
+		   "least once; moved: flows with\na packet at another backend "
+		   "than their first; skipped: flood inserts the guard\n"
+		   "refused.\n");
 	fprintf(f, "ring change alone: %u of %d flows (%.1f %%) map to "
 		   "another backend with 9 backends\nthan with 8, so an "
 		   "evicted flow moves with about that chance. The ring is "
@@ -417,9 +418,9 @@ static int write_summary(const struct bench *b, const char *path)
 	if (!f)
 		return -errno;
 	for (i = 0; i < N_SCEN; i++)
-		fprintf(f, "flood 10x LRU + new backend: %s, gap %.1fx "
-			   "share|%.2f %% kept|>= 99 %%|%s\n",
-			scen[i].name, scen[i].gap_lru, 100 * kept(&scen[i]),
+		fprintf(f, "flood 10x flow cache + new backend: %s, gap "
+			   "%.1fx capacity|%.2f %% kept|>= 99 %%|%s\n",
+			scen[i].name, scen[i].gap_cap, 100 * kept(&scen[i]),
 			verdict(b, &scen[i]));
 	fprintf(f, "flows a new backend remaps (ring resized / size "
 		   "kept)|%.1f %% / %.1f %%|-|-\n",
@@ -462,7 +463,7 @@ int main(int argc, char **argv)
 	ncpus = libbpf_num_possible_cpus();
 	if (b.cpu < 0 || ncpus < 1)
 		return 1;
-	b.lru_share = MERIDIAN_FLOW_ENTRIES / (uint32_t)ncpus;
+	b.capacity = MERIDIAN_FLOW_ENTRIES;
 	err = build_frames(&b);
 	for (i = 0; !err && i < N_SCEN; i++)
 		err = run_scenario(&b, &scen[i]);

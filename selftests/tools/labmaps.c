@@ -377,22 +377,19 @@ static int cmd_class(const struct meridian_maps *m, int argc, char **argv)
 	}
 }
 
-/* Deletes every flow; bounded by the table size. */
+/* Empties the flow cache. */
 static int cmd_flows_clear(const struct meridian_maps *m, int argc,
 			   char **argv)
 {
-	struct meridian_flow_key key;
-	unsigned int n = 0;
+	__u64 held = 0;
+	int err;
 
 	(void)argc;
 	(void)argv;
-	while (n < 2 * MERIDIAN_FLOW_ENTRIES &&
-	       !bpf_map_get_next_key(m->flows, NULL, &key)) {
-		if (bpf_map_delete_elem(m->flows, &key))
-			break;
-		n++;
-	}
-	printf("cleared %u flows\n", n);
+	err = meridian_flows_count(m, &held) ?: meridian_flows_clear(m);
+	if (err)
+		return err;
+	printf("cleared %llu flows\n", (unsigned long long)held);
 	return 0;
 }
 

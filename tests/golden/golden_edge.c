@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "edge_fixture.h"
+#include <bpf/bpf.h>
 
+#include "edge_fixture.h"
+#include "../../bpf/hashing.h"
 
 enum { LINK_IN, LINK_OUT, LINK_KEPT };
 
@@ -614,6 +616,172 @@ static void test_ring_spread(void)
 	tr_case_end();
 }
 
+/* --- the flow cache ------------------------------------------------------ */
+
+#define SET_FLOWS 5
+
+struct set_flow {
+	char src[32];
+	uint16_t sport;
+	struct meridian_flow_key key;
+};
+
+/* SET_FLOWS flows of VIP4 tcp/80 whose hashes pick one cache set. */
+static int same_set_flows(struct set_flow *f, uint32_t *set_idx)
+{
+	unsigned int host, n = 0;
+	uint32_t sport;
+
+	for (host = 1; host < 250 && n < SET_FLOWS; host++) {
+		for (sport = 1024; sport < 65536 && n < SET_FLOWS; sport++) {
+			struct set_flow *c = &f[n];
+			uint32_t idx;
+
+			snprintf(c->src, sizeof(c->src), "198.18.40.%u", host);
+			c->sport = (uint16_t)sport;
+			flow_key_of(&c->key, c->src, c->sport);
+			idx = flow_set_index(hash_flow(&c->key, 1));
+			if (n == 0)
+				*set_idx = idx;
+			if (idx == *set_idx)
+				n++;
+		}
+	}
+	return n == SET_FLOWS ? 0 : -ENOENT;
+}
+
+static bool cached(const struct set_flow *f)
+{
+	struct meridian_flow flow;
+
+	return meridian_flow_lookup(&fx.m, &f->key, &flow) == 0;
+}
+
+static void send_set_flow(const struct set_flow *f)
+{
+	char dst[64];
+
+	run_flow(f->src, f->sport, XDP_TX, dst, sizeof(dst));
+}
+
+/* Ages the ways of set idx by the given jiffies (0: as they are). */
+static int age_set(uint32_t idx, const uint32_t *age)
+{
+	struct meridian_flow_set set;
+	int w, err;
+
+	err = bpf_map_lookup_elem(fx.m.flows, &idx, &set);
+	for (w = 0; !err && w < MERIDIAN_FLOW_WAYS; w++)
+		set.stamp[w] -= age[w];
+	return err ?: bpf_map_update_elem(fx.m.flows, &idx, &set, BPF_ANY);
+}
+
+/* The way of set idx holding f, or -1. */
+static int way_of(uint32_t idx, const struct set_flow *f)
+{
+	struct meridian_flow_set set;
+	int w;
+
+	if (bpf_map_lookup_elem(fx.m.flows, &idx, &set))
+		return -1;
+	for (w = 0; w < MERIDIAN_FLOW_WAYS; w++)
+		if ((set.tag[w] & MERIDIAN_FLOW_TAG_VALID) &&
+		    !memcmp(&set.way[w].key, &f->key, sizeof(f->key)))
+			return w;
+	return -1;
+}
+
+static void test_cache_eviction(void)
+{
+	struct set_flow f[SET_FLOWS];
+	uint32_t idx, age[MERIDIAN_FLOW_WAYS] = { 0 };
+	int i;
+
+	tr_case_begin("full set: a new flow evicts one never found again");
+	fx_table_one(&fx, 1, 0, 0, 1);
+	if (!tr_check(same_set_flows(f, &idx) == 0, "no flows share a set") ||
+	    !tr_check(meridian_flows_clear(&fx.m) == 0, "clearing the cache")) {
+		tr_case_end();
+		return;
+	}
+	for (i = 0; i < 4; i++)
+		send_set_flow(&f[i]);
+	/* Flows 0-2 send a second packet; flow 3, the latest, does not. */
+	for (i = 0; i < 3; i++)
+		send_set_flow(&f[i]);
+	send_set_flow(&f[4]);
+	tr_check(!cached(&f[3]), "the flow never found again was kept");
+	for (i = 0; i < 3; i++)
+		tr_check(cached(&f[i]), "established flow %d evicted", i);
+	tr_check(cached(&f[4]), "the new flow was not stored");
+	tr_case_end();
+
+	tr_case_begin("full set of established flows: the least recent goes");
+	send_set_flow(&f[4]); /* now found again, like the others */
+	/* Way ages: flow 1 the oldest use, then 0, 2, 4. */
+	age[way_of(idx, &f[0]) & 3] = 200;
+	age[way_of(idx, &f[1]) & 3] = 300;
+	age[way_of(idx, &f[2]) & 3] = 100;
+	tr_check(age_set(idx, age) == 0, "ageing the set");
+	send_set_flow(&f[3]);
+	tr_check(!cached(&f[1]), "the least recently used flow was kept");
+	tr_check(cached(&f[0]) && cached(&f[2]) && cached(&f[4]) &&
+			 cached(&f[3]),
+		 "another flow was evicted");
+	tr_case_end();
+}
+
+static void test_cache_syn(void)
+{
+	const uint32_t b1 = 1;
+	struct meridian_flow_key k;
+	struct meridian_flow flow;
+	struct fx_snap before, after;
+	struct tr_result res;
+	struct pkt_ip ip = { .src = FX_CLIENT4, .dst = VIP4, .frag = PKT_DF };
+	struct pkt_l4 l4 = { .proto = IPPROTO_TCP, .dport = 80,
+			     .tcp_flags = PKT_TCP_SYN };
+	uint32_t idx;
+	uint16_t sport;
+	struct pkt frame;
+	char dst[64];
+	int ways = 0, w;
+
+	tr_case_begin("a SYN on a known tuple follows the tables, in place");
+	fx_table_one(&fx, 1, 0, 0, 1);
+	sport = sport_to(FX_CLIENT4, 3800, "198.19.0.10");
+	tr_check(fx_ring(&fx, 1, &b1, 1) == 0, "ring swap");
+	l4.sport = sport;
+	snap(&before);
+	if (sport && !fx_frame(&frame, &ip, &l4) &&
+	    fx_run_expect(&fx, &frame, XDP_TX, &res))
+		tr_check(!strcmp(fx_outer_dst(&res, dst, sizeof(dst)),
+				 "198.19.0.11"),
+			 "the SYN went to %s", dst);
+	snap(&after);
+	tr_check(after.c.lru_miss == before.c.lru_miss + 1, "not a miss");
+	flow_key_of(&k, FX_CLIENT4, sport);
+	idx = flow_set_index(hash_flow(&k, 1));
+	for (w = 0; w < MERIDIAN_FLOW_WAYS; w++) {
+		struct meridian_flow_set set;
+
+		if (!bpf_map_lookup_elem(fx.m.flows, &idx, &set) &&
+		    (set.tag[w] & MERIDIAN_FLOW_TAG_VALID) &&
+		    !memcmp(&set.way[w].key, &k, sizeof(k)))
+			ways++;
+	}
+	tr_check(ways == 1, "the tuple holds %d ways", ways);
+	tr_check(meridian_flow_lookup(&fx.m, &k, &flow) == 0 &&
+			 flow.backend == 1,
+		 "the cache still names backend %u", flow.backend);
+	if (run_flow(FX_CLIENT4, sport, XDP_TX, dst, sizeof(dst)))
+		tr_check(!strcmp(dst, "198.19.0.11"), "the ACK went to %s",
+			 dst);
+	tr_check(fx_ring(&fx, 1, (const uint32_t[]){ 0, 1 }, 2) == 0,
+		 "ring restore");
+	tr_case_end();
+}
+
 /* --- regions ---------------------------------------------------------------- */
 
 static void test_class_regions(void)
@@ -777,6 +945,15 @@ static void test_home_pinning(void)
 	}
 	tr_check(split == 0, "%u flows left their client's home region",
 		 split);
+	{
+		/* Stored under the class-free tuple hash userspace computes. */
+		struct meridian_flow_key k;
+		struct meridian_flow flow;
+
+		flow_key_of(&k, "198.18.128.1", 8000);
+		tr_check(meridian_flow_lookup(&fx.m, &k, &flow) == 0,
+			 "a pinned flow is not under its tuple hash");
+	}
 	tr_check(used[0] && used[1], "homes: %u in region 0, %u in region 1",
 		 used[0], used[1]);
 	tr_case_end();
@@ -799,6 +976,8 @@ int main(void)
 	test_ring_fallback_exact();
 	test_ring_all_down();
 	test_ring_spread();
+	test_cache_eviction();
+	test_cache_syn();
 	test_class_regions();
 	test_residency();
 	test_weights();
