@@ -101,11 +101,18 @@ struct meridian_vip {
 };
 
 /*
- * meridian_vip_addrs4 (key: the IPv4 address, __u32) and meridian_vip_addrs6
- * (key: struct meridian_vip_addr6_key): the VIP-address prefilter, one entry
- * per address that has VIP keys, derived from those keys alone. The data
- * plane looks here first, with a short key: a miss means the packet is for
- * no VIP. A hit carries the address's first MERIDIAN_VIP_ADDR_INLINE keys
+ * meridian_vip_addrs4 and meridian_vip_addrs6: the VIP-address prefilter,
+ * one entry per address that has VIP keys, derived from those keys alone.
+ * Each is an array of maps with one element (index 0) holding an array of
+ * MERIDIAN_VIP_ADDR_SLOTS slots (struct meridian_vip_addr_slot4/6): an
+ * open-addressing table. An address lives in one of the
+ * MERIDIAN_VIP_ADDR_PROBES slots from its home slot
+ * (meridian_vip_addr_home4/6), in order, wrapping; a slot with used == 0
+ * ends a search. Array lookups are inlined by the verifier, so the
+ * prefilter costs no hash-map lookup. The controller builds a whole table
+ * and swaps it in with one outer update, so a packet sees the old table or
+ * the new one. The data plane looks here first: a miss means the packet
+ * is for no VIP. A hit carries the address's first MERIDIAN_VIP_ADDR_INLINE keys
  * with a port and its wildcard (port 0) VIPs themselves, and tells per
  * protocol whether meridian_vips holds more keys with a port (only then is
  * the {address, port, proto} lookup worth making). Keys of other protocols, and ICMP keys
@@ -153,6 +160,38 @@ struct meridian_vip_addr {
 struct meridian_vip_addr6_key {
 	__u32 addr[4];
 };
+
+#define MERIDIAN_VIP_ADDR_SLOT_BITS 15
+#define MERIDIAN_VIP_ADDR_SLOTS (1u << MERIDIAN_VIP_ADDR_SLOT_BITS)
+/*
+ * Addresses per family are at most MERIDIAN_MAX_VIPS (one per VIP), so a
+ * table is at most 1/8 full and a search rarely passes its home slot.
+ */
+#define MERIDIAN_VIP_ADDR_PROBES 8
+
+struct meridian_vip_addr_slot4 {
+	__u32 addr; /* network order */
+	__u32 used; /* 0: empty, ends a search */
+	struct meridian_vip_addr va;
+};
+
+struct meridian_vip_addr_slot6 {
+	__u32 addr[4];
+	__u32 used;
+	struct meridian_vip_addr va;
+};
+
+/* Fibonacci hashing of the address in host order: its low bits vary most. */
+static inline __u32 meridian_vip_addr_home4(__u32 addr)
+{
+	return (__builtin_bswap32(addr) * 0x9e3779b1u) >>
+	       (32 - MERIDIAN_VIP_ADDR_SLOT_BITS);
+}
+
+static inline __u32 meridian_vip_addr_home6(const __u32 addr[4])
+{
+	return meridian_vip_addr_home4(addr[0] ^ addr[1] ^ addr[2] ^ addr[3]);
+}
 
 /* meridian_classes4/6: LPM trie from source prefix to class. */
 struct meridian_lpm4_key {
