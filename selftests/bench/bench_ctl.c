@@ -19,8 +19,11 @@
  *             prober's getrusage (target: at most 10 % of one core), and
  *             its CPU's busy time in /proc/stat less an idle baseline.
  *             Then with every backend local on lo, where the server side
- *             of each handshake is charged to the prober too (-P: only
- *             this section);
+ *             of each handshake is charged to the prober too. In both,
+ *             the kernel floor: the same connects without the prober,
+ *             one at a time (poll() on the one socket), paced at the
+ *             prober's rate and unpaced, with a fresh socket each time
+ *             or one kept (-P: only this section);
  *
  * Helpers for bench-daemon.sh, which runs meridiand itself at that scale:
  *   -C FILE   write the same configuration as YAML (-I, -p, -S set the
@@ -86,6 +89,12 @@
 #define PROBE_TARGET_PCT 10.0
 #define PROBE_MIN_OK 0.9 /* of the nominal rate, or the run is INVALID */
 #define PROBE_MAX_BAD 0.01 /* failed or local errors, likewise */
+/* The kernel floor: bare connects at the prober's nominal rate. */
+#define FLOOR_RATE (PROBE_BACKENDS * 1000 / PROBE_INTERVAL_MS)
+#define FLOOR_BATCH 100 /* connects per sleep */
+#define FLOOR_LATE 2 /* a paced run stops after this many windows */
+#define FLOOR_BURST 20000 /* the unpaced run's connects */
+#define FLOOR_BURST_MAX_S 30
 /* The veth pair of the probe measurement, and the backends behind it. */
 #define VETH_CLIENT_ADDR "198.18.250.1"
 #define VETH_SERVER_ADDR "198.18.250.2"
@@ -453,6 +462,7 @@ struct probe_result {
 	double irq[2]; /* the part of it in hard and soft irqs */
 	double idle_busy[2]; /* the same just before, nothing probing */
 	double idle_irq[2];
+	double awake[2], idle_awake[2]; /* not idle, exactly: see below */
 	double ipis[2]; /* function-call IPIs they took per second, or -1 */
 };
 
@@ -523,14 +533,19 @@ static double tv_s(struct timeval tv)
 	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
+/* The probed backends: the prober's targets and the floor's addresses. */
+static void probe_addr(unsigned int i, char *buf, size_t len)
+{
+	snprintf(buf, len, "198.19.%u.%u", BACKEND_NET + i / 250, 1 + i % 250);
+}
+
 static void probe_targets(struct probe_target *t)
 {
 	char addr[32];
 	unsigned int i;
 
 	for (i = 0; i < PROBE_BACKENDS; i++) {
-		snprintf(addr, sizeof(addr), "198.19.%u.%u",
-			 BACKEND_NET + i / 250, 1 + i % 250);
+		probe_addr(i, addr, sizeof(addr));
 		model_addr_parse(addr, &t[i].addr);
 		t[i].port = S_PORT;
 		t[i].spec.kind = PROBE_TCP;
@@ -604,6 +619,26 @@ static void busy_between(const struct cpu_ticks a[2],
 			continue;
 		busy[i] = (double)(b[i].busy - a[i].busy) / total;
 		irq[i] = (double)(b[i].irq - a[i].irq) / total;
+	}
+}
+
+/*
+ * The share of the wall time cpu[] was not idle. Busy above is sampled at
+ * the tick, which a load that wakes on timers can dodge; with NO_HZ the
+ * idle time is accounted exactly, so wall less idle is the time the CPU
+ * was awake: tasks, and irqs that came while it was idle too.
+ */
+static void awake_between(const struct cpu_ticks a[2],
+			  const struct cpu_ticks b[2], double seconds,
+			  double awake[2])
+{
+	double hz = (double)sysconf(_SC_CLK_TCK), idle;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		idle = (double)((b[i].total - b[i].busy) -
+				(a[i].total - a[i].busy));
+		awake[i] = seconds > 0 ? 1 - idle / hz / seconds : 0;
 	}
 }
 
@@ -689,6 +724,7 @@ static int probe_measure(double seconds, struct probe_result *res, bool per_cpu)
 		return err;
 	if (per_cpu) {
 		busy_between(c0, c1, res->busy, res->irq);
+		awake_between(c0, c1, res->seconds, res->awake);
 		ipis_between(ipi0, ipi1, res->seconds, res->ipis);
 	}
 	res->cpu_user = tv_s(r1.ru_utime) - tv_s(r0.ru_utime);
@@ -705,15 +741,237 @@ static int probe_measure(double seconds, struct probe_result *res, bool per_cpu)
 static int idle_baseline(double seconds, struct probe_result *res)
 {
 	struct cpu_ticks a[2], b[2];
+	uint64_t t0;
 	int err;
 
 	err = cpu_ticks_pair(res->cpu, a);
 	if (err)
 		return err;
+	t0 = bench_now_ns();
 	bench_sleep_ns((uint64_t)(seconds * 1e9));
 	err = cpu_ticks_pair(res->cpu, b);
+	if (err)
+		return err;
+	busy_between(a, b, res->idle_busy, res->idle_irq);
+	awake_between(a, b, (double)(bench_now_ns() - t0) / 1e9,
+		      res->idle_awake);
+	return 0;
+}
+
+/*
+ * The kernel floor: the cheapest full TCP connect probe there is, so that
+ * the prober's figure can be read against what the kernel alone costs
+ * here. No prober, no epoll, no timers: the same addresses in turn, a
+ * nonblocking connect, poll() on that one fd, SO_ERROR, then the same RST
+ * the prober sends. Fresh: a socket per connect, closed with SO_LINGER 0.
+ * Kept: one socket for every connect, disconnected by connect(AF_UNSPEC)
+ * (the prober keeps one per backend; one, always cache-hot, is the
+ * cheapest case).
+ * Paced: the prober's rate for the prober's window; unpaced: as fast as
+ * it goes, for FLOOR_BURST connects.
+ */
+enum floor_kind { FLOOR_FRESH, FLOOR_KEPT, FLOOR_KINDS };
+
+struct floor_result {
+	double seconds, cpu_user, cpu_sys;
+	uint64_t connects, ok, failed, local_errors;
+	double awake[2], ipis[2]; /* paced behind the veth pair, as a probe's */
+};
+
+struct floor_set {
+	struct floor_result paced[FLOOR_KINDS], burst[FLOOR_KINDS];
+	bool done;
+};
+
+static struct floor_set floor_lo, floor_veth;
+
+static const char *const floor_kind_name[FLOOR_KINDS] = {
+	[FLOOR_FRESH] = "fresh socket, SO_LINGER 0, close",
+	[FLOOR_KEPT] = "kept socket, connect(AF_UNSPEC)",
+};
+
+struct floor_sock {
+	enum floor_kind kind;
+	int fd; /* -1 between connects when fresh, or after a local error */
+};
+
+static int floor_addrs(struct sockaddr_in *sin)
+{
+	char addr[32];
+	unsigned int i;
+
+	for (i = 0; i < PROBE_BACKENDS; i++) {
+		probe_addr(i, addr, sizeof(addr));
+		sin[i] = (struct sockaddr_in){ .sin_family = AF_INET,
+					       .sin_port = htons(S_PORT) };
+		if (inet_pton(AF_INET, addr, &sin[i].sin_addr) != 1) {
+			log_err("floor: bad backend address %s", addr);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* As the prober's: SO_LINGER 0, so that any close() is an RST. */
+static int floor_socket(void)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int fd, err;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* 1: the handshake completed; 0: refused or timed out; < 0: local error. */
+static int floor_handshake(int fd, const struct sockaddr_in *sin)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	socklen_t len = sizeof(int);
+	int soerr = 0;
+
+	if (connect(fd, (const struct sockaddr *)sin, sizeof(*sin)) &&
+	    errno != EINPROGRESS)
+		return errno == ECONNREFUSED ? 0 : -errno;
+	if (poll(&pfd, 1, PROBE_INTERVAL_MS) != 1)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len))
+		return -errno;
+	return !soerr;
+}
+
+/* The RST, and a socket ready for the next connect when kept. */
+static int floor_disconnect(struct floor_sock *s)
+{
+	struct sockaddr sa = { .sa_family = AF_UNSPEC };
+	int err = 0;
+
+	if (s->kind == FLOOR_KEPT && !connect(s->fd, &sa, sizeof(sa)))
+		return 0;
+	if (s->kind == FLOOR_KEPT)
+		err = -errno;
+	close(s->fd);
+	s->fd = -1;
+	return err;
+}
+
+static void floor_probe(struct floor_sock *s, const struct sockaddr_in *sin,
+			struct floor_result *r)
+{
+	int ret;
+
+	if (s->fd < 0)
+		s->fd = floor_socket();
+	ret = s->fd < 0 ? s->fd : floor_handshake(s->fd, sin);
+	if (s->fd >= 0 && floor_disconnect(s) && ret >= 0)
+		ret = -EIO;
+	r->connects++;
+	if (ret > 0)
+		r->ok++;
+	else if (!ret)
+		r->failed++;
+	else
+		r->local_errors++;
+}
+
+/* On the monotonic clock, bench_now_ns()'s. */
+static void sleep_until_ns(uint64_t t_ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(t_ns / 1000000000ull),
+			       .tv_nsec = (long)(t_ns % 1000000000ull) };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	       EINTR)
+		;
+}
+
+/*
+ * n connects, over the addresses in turn. Paced: batch b of FLOOR_BATCH
+ * starts no earlier than b batch periods after the first, so a loop that
+ * falls behind runs flat out and shows as a low rate. Bounded by max_s.
+ */
+static void floor_loop(struct floor_sock *s, const struct sockaddr_in *sin,
+		       uint64_t n, bool paced, double max_s,
+		       struct floor_result *r)
+{
+	uint64_t batch_ns = FLOOR_BATCH * 1000000000ull / FLOOR_RATE;
+	uint64_t t0 = bench_now_ns(), end = t0 + (uint64_t)(max_s * 1e9);
+	uint64_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i % FLOOR_BATCH == 0) {
+			if (bench_now_ns() >= end)
+				break;
+			if (paced)
+				sleep_until_ns(t0 + i / FLOOR_BATCH * batch_ns);
+		}
+		floor_probe(s, &sin[i % PROBE_BACKENDS], r);
+	}
+}
+
+/* cpu: the prober's and the listener's, for their awake time; or NULL. */
+static int floor_measure(enum floor_kind kind, bool paced, double seconds,
+			 const int *cpu, struct floor_result *r)
+{
+	static struct sockaddr_in sin[PROBE_BACKENDS];
+	struct floor_sock s = { .kind = kind, .fd = -1 };
+	uint64_t n = paced ? (uint64_t)(seconds * FLOOR_RATE) : FLOOR_BURST;
+	double max_s = paced ? seconds * FLOOR_LATE : FLOOR_BURST_MAX_S;
+	struct cpu_ticks c0[2], c1[2];
+	struct floor_result warm = { 0 };
+	long long ipi0[2], ipi1[2];
+	struct rusage r0, r1;
+	uint64_t t0;
+	int err;
+
+	err = floor_addrs(sin);
+	if (err)
+		return err;
+	floor_loop(&s, sin, PROBE_BACKENDS, false, FLOOR_BURST_MAX_S, &warm);
+	*r = (struct floor_result){ 0 };
+	if (cpu) {
+		ipis_read(cpu, ipi0);
+		err = cpu_ticks_pair(cpu, c0);
+	}
+	getrusage(RUSAGE_SELF, &r0);
+	t0 = bench_now_ns();
 	if (!err)
-		busy_between(a, b, res->idle_busy, res->idle_irq);
+		floor_loop(&s, sin, n, paced, max_s, r);
+	r->seconds = (double)(bench_now_ns() - t0) / 1e9;
+	getrusage(RUSAGE_SELF, &r1);
+	if (cpu && !err) {
+		err = cpu_ticks_pair(cpu, c1);
+		ipis_read(cpu, ipi1);
+	}
+	if (s.fd >= 0)
+		close(s.fd);
+	if (err)
+		return err;
+	if (cpu) {
+		awake_between(c0, c1, r->seconds, r->awake);
+		ipis_between(ipi0, ipi1, r->seconds, r->ipis);
+	}
+	r->cpu_user = tv_s(r1.ru_utime) - tv_s(r0.ru_utime);
+	r->cpu_sys = tv_s(r1.ru_stime) - tv_s(r0.ru_stime);
+	return 0;
+}
+
+/* Both kinds, paced then unpaced; cpu as for floor_measure(). */
+static int floor_run(double seconds, const int *cpu, struct floor_set *set)
+{
+	int k, err = 0;
+
+	for (k = 0; !err && k < FLOOR_KINDS; k++)
+		err = floor_measure(k, true, seconds, cpu, &set->paced[k]);
+	for (k = 0; !err && k < FLOOR_KINDS; k++)
+		err = floor_measure(k, false, seconds, NULL, &set->burst[k]);
+	set->done = !err;
 	return err;
 }
 
@@ -747,6 +1005,16 @@ static void raise_fd_limit(void)
 			 strerror(errno));
 }
 
+/*
+ * A bound only (the listener goes with us): an idle baseline, the prober
+ * with its warm-up, and the floor's runs with theirs, each at its bound.
+ */
+static unsigned int listener_max_s(double seconds)
+{
+	return (unsigned int)((2 + 2 * FLOOR_LATE) * (seconds + 1)) +
+	       2 * FLOOR_KINDS * FLOOR_BURST_MAX_S + 30;
+}
+
 /* Every backend address local on lo: one listener answers them all. */
 static int probe_run_lo(double seconds)
 {
@@ -768,11 +1036,12 @@ static int probe_run_lo(double seconds)
 		goto out;
 	}
 	if (child == 0) {
-		listen_loop(lfd, (unsigned int)seconds + 30);
+		listen_loop(lfd, listener_max_s(seconds));
 		_exit(0);
 	}
 	close(lfd);
-	err = probe_measure(seconds, &probe_lo, false);
+	err = probe_measure(seconds, &probe_lo, false) ?:
+	      floor_run(seconds, NULL, &floor_lo);
 	kill(child, SIGTERM);
 	waitpid(child, &status, 0);
 out:
@@ -934,8 +1203,7 @@ static int probe_run_veth(double seconds)
 		goto out;
 	}
 	if (v.child == 0)
-		backend_ns_main(&v, res->cpu[1],
-				(unsigned int)(2 * seconds) + 30, self);
+		backend_ns_main(&v, res->cpu[1], listener_max_s(seconds), self);
 	close(v.ready[1]);
 	close(v.go[0]);
 	v.ready[1] = v.go[0] = -1;
@@ -946,6 +1214,8 @@ static int probe_run_veth(double seconds)
 		err = idle_baseline(seconds, res);
 	if (!err)
 		err = probe_measure(seconds, res, true);
+	if (!err)
+		err = floor_run(seconds, res->cpu, &floor_veth);
 	sched_setaffinity(0, sizeof(saved), &saved);
 out:
 	veth_teardown(&v);
@@ -1030,6 +1300,13 @@ static double net_busy_pct(const struct probe_result *p, int i)
 	return 100 * (p->busy[i] - p->idle_busy[i]);
 }
 
+/* A CPU's awake share in a run behind the veth pair, less its baseline. */
+static double net_awake_pct(const struct probe_result *p,
+			    const double awake[2], int i)
+{
+	return 100 * (awake[i] - p->idle_awake[i]);
+}
+
 /*
  * The verdict's figure is the prober's own CPU time, receive softirqs that
  * interrupted it included. Its CPU's busy time less the baseline would
@@ -1095,6 +1372,12 @@ static void print_probe_veth(FILE *f)
 		   "- %.1f %% = %.1f %%\n",
 		p->cpu[1], 100 * p->busy[1], 100 * p->idle_busy[1],
 		net_busy_pct(p, 1));
+	fprintf(f, "  not idle (wall less the idle time NO_HZ accounts "
+		   "exactly): cpu %d %.1f %%\n    - %.1f %% = %.1f %%, cpu %d "
+		   "%.1f %% - %.1f %% = %.1f %%\n",
+		p->cpu[0], 100 * p->awake[0], 100 * p->idle_awake[0],
+		net_awake_pct(p, p->awake, 0), p->cpu[1], 100 * p->awake[1],
+		100 * p->idle_awake[1], net_awake_pct(p, p->awake, 1));
 	if (p->ipis[0] >= 0 && p->ipis[1] >= 0)
 		fprintf(f, "  function-call IPIs taken (RPS hand-offs; a VM exit "
 			   "each on a KVM guest):\n    cpu %d %.0f/s, cpu %d "
@@ -1104,6 +1387,143 @@ static void print_probe_veth(FILE *f)
 	fprintf(f, "  probe CPU (the prober's getrusage): %.1f %% of one core   "
 		   "target <= %.0f %%: %s\n",
 		probe_cost_pct(), PROBE_TARGET_PCT, probe_verdict());
+}
+
+static double floor_cpu_s(const struct floor_result *r)
+{
+	return r->cpu_user + r->cpu_sys;
+}
+
+static double floor_pct(const struct floor_result *r)
+{
+	return r->seconds > 0 ? 100 * floor_cpu_s(r) / r->seconds : 0;
+}
+
+static double floor_us(const struct floor_result *r)
+{
+	return r->connects ? 1e6 * floor_cpu_s(r) / (double)r->connects : 0;
+}
+
+static double floor_rate(const struct floor_result *r)
+{
+	return r->seconds > 0 ? (double)r->connects / r->seconds : 0;
+}
+
+/* As for the prober: the connects done, at the rate, nearly all answered. */
+static bool floor_result_valid(const struct floor_result *r, bool paced)
+{
+	double n = (double)r->connects;
+
+	if (paced ? floor_rate(r) < PROBE_MIN_OK * FLOOR_RATE :
+		    r->connects < FLOOR_BURST)
+		return false;
+	return (double)r->ok >= PROBE_MIN_OK * n &&
+	       (double)(r->failed + r->local_errors) <= PROBE_MAX_BAD * n;
+}
+
+static bool floor_valid(const struct floor_set *set)
+{
+	int k;
+
+	if (!set->done)
+		return false;
+	for (k = 0; k < FLOOR_KINDS; k++)
+		if (!floor_result_valid(&set->paced[k], true) ||
+		    !floor_result_valid(&set->burst[k], false))
+			return false;
+	return true;
+}
+
+/* The floor: the cheaper of the two ways, paced. */
+static double floor_min_pct(const struct floor_set *set)
+{
+	double a = floor_pct(&set->paced[FLOOR_FRESH]);
+	double b = floor_pct(&set->paced[FLOOR_KEPT]);
+
+	return a < b ? a : b;
+}
+
+static double probe_us(const struct probe_result *p)
+{
+	double n = (double)(p->ok + p->failed);
+
+	return n ? 1e6 * (p->cpu_user + p->cpu_sys) / n : 0;
+}
+
+static void print_floor_rows(FILE *f, const struct floor_set *set,
+			     const struct probe_result *p)
+{
+	const struct floor_result *a, *b;
+	uint64_t bad = 0;
+	int k;
+
+	fprintf(f, "    %-34s %-27s %s\n    %-34s %10s %8s %7s %9s %10s\n",
+		"", "---------- paced ----------", "----- unpaced -----", "",
+		"connects/s", "% core", "us/conn", "us/conn", "connects/s");
+	for (k = 0; k < FLOOR_KINDS; k++) {
+		a = &set->paced[k];
+		b = &set->burst[k];
+		fprintf(f, "    %-34s %10.0f %8.1f %7.1f %9.1f %10.0f\n",
+			floor_kind_name[k], floor_rate(a), floor_pct(a),
+			floor_us(a), floor_us(b), floor_rate(b));
+		bad += a->failed + a->local_errors + b->failed +
+		       b->local_errors;
+	}
+	fprintf(f, "    %-34s %10.0f %8.1f %7.1f\n",
+		"the prober (above), for comparison", p->probes_per_s,
+		rusage_pct(p), probe_us(p));
+	fprintf(f, "    %llu connects failed or hit a local error in all%s\n",
+		(unsigned long long)bad,
+		floor_valid(set) ? "" : "; INVALID: not done at the rate, or "
+					"too many failed");
+}
+
+static void print_floor_veth(FILE *f)
+{
+	const struct probe_result *p = &probe_veth;
+	const struct floor_result *fr = &floor_veth.paced[FLOOR_FRESH],
+				  *kp = &floor_veth.paced[FLOOR_KEPT];
+	int i;
+
+	fprintf(f, "  behind the veth pair, pinned as the prober was (cpu %d, "
+		   "the listener cpu %d):\n",
+		p->cpu[0], p->cpu[1]);
+	print_floor_rows(f, &floor_veth, p);
+	fprintf(f, "    paced, not idle less the baseline (fresh, kept; the "
+		   "prober):\n");
+	for (i = 0; i < 2; i++)
+		fprintf(f, "      cpu %d%s: %.1f %%, %.1f %%; %.1f %%\n",
+			p->cpu[i], i ? " (listener)" : "",
+			net_awake_pct(p, fr->awake, i),
+			net_awake_pct(p, kp->awake, i),
+			net_awake_pct(p, p->awake, i));
+	if (fr->ipis[0] >= 0 && fr->ipis[1] >= 0 && kp->ipis[0] >= 0 &&
+	    kp->ipis[1] >= 0)
+		fprintf(f, "      function-call IPIs per connect, both CPUs: "
+			   "%.2f, %.2f; %.2f\n",
+			(fr->ipis[0] + fr->ipis[1]) / floor_rate(fr),
+			(kp->ipis[0] + kp->ipis[1]) / floor_rate(kp),
+			(p->ipis[0] + p->ipis[1]) / p->probes_per_s);
+}
+
+static void print_floor(FILE *f)
+{
+	fprintf(f, "\nkernel floor: the cheapest full TCP connect probe, "
+		   "without the prober. The same\n%d addresses in turn, one "
+		   "at a time: a nonblocking connect, poll() on that\nfd, "
+		   "SO_ERROR, then the RST. Paced at %d connects/s (the "
+		   "prober's rate), %d a\nbatch, for the prober's window; "
+		   "unpaced for %d connects. CPU is this\nprocess's "
+		   "getrusage, user + sys, as for the prober:\n",
+		PROBE_BACKENDS, FLOOR_RATE, FLOOR_BATCH, FLOOR_BURST);
+	if (floor_veth.done)
+		print_floor_veth(f);
+	fprintf(f, "  on loopback, the server side included, not pinned:\n");
+	print_floor_rows(f, &floor_lo, &probe_lo);
+	fprintf(f, "  %.0f %% of one core at %d probes/s is %.1f us of CPU per "
+		   "probe.\n",
+		PROBE_TARGET_PCT, FLOOR_RATE,
+		PROBE_TARGET_PCT / 100 * 1e6 / FLOOR_RATE);
 }
 
 static void print_probes(FILE *f)
@@ -1118,6 +1538,7 @@ static void print_probes(FILE *f)
 		   "local on lo, one\nlistener in this namespace, not "
 		   "pinned:\n");
 	print_probe_run(f, &probe_lo);
+	print_floor(f);
 }
 
 static int report(FILE *f, void *arg)
@@ -1151,6 +1572,15 @@ static void write_summary_ctl(FILE *f)
 		RUNS_MEDIAN(flip_ms));
 }
 
+static void write_summary_floor(FILE *f, const char *setup,
+				const struct floor_set *set)
+{
+	fprintf(f, "probe CPU floor: bare TCP connect+disconnect, %dk/s, "
+		   "%s|%.1f %% of a core|-|%s\n",
+		FLOOR_RATE / 1000, setup, floor_min_pct(set),
+		floor_valid(set) ? "-" : "INVALID");
+}
+
 static void write_summary_probes(FILE *f)
 {
 	if (veth_skipped)
@@ -1166,6 +1596,9 @@ static void write_summary_probes(FILE *f)
 	fprintf(f, "probe CPU, %d backends, incl. server side on "
 		   "loopback|%.1f %% of a core|-|-\n",
 		PROBE_BACKENDS, rusage_pct(&probe_lo));
+	if (floor_veth.done)
+		write_summary_floor(f, "veth", &floor_veth);
+	write_summary_floor(f, "lo", &floor_lo);
 }
 
 static int write_summary(const struct opts *o)
@@ -1185,6 +1618,14 @@ static int write_summary(const struct opts *o)
 }
 
 /* --- main --------------------------------------------------------------- */
+
+static bool probes_valid(void)
+{
+	if (!floor_valid(&floor_lo))
+		return false;
+	return veth_skipped ||
+	       (probe_valid(&probe_veth) && floor_valid(&floor_veth));
+}
 
 static void usage(const char *prog)
 {
@@ -1281,7 +1722,7 @@ int main(int argc, char **argv)
 	if (!err)
 		err = bench_write_report(report, &o, o.out) ?:
 		      write_summary(&o);
-	/* An INVALID probe run is written out, and fails the benchmark. */
+	/* An INVALID probe or floor run is written out, and fails it. */
 	return bench_exit_code(err, "bench-ctl: skipped: needs root",
-			       veth_skipped || probe_valid(&probe_veth));
+			       probes_valid());
 }
