@@ -25,7 +25,24 @@ struct blk_pkt {
 	struct tcphdr *tcp;
 };
 
-/* Like the VIP-address prefilter: a 4-byte key. */
+/* Like the VIP-address prefilter: an array of one table of slots. */
+struct blk_vat_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MERIDIAN_VIP_ADDR_SLOTS);
+	__type(key, __u32);
+	__type(value, struct meridian_vip_addr_slot4);
+} blk_vat SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct blk_vat_inner);
+} blk_vat_outer SEC(".maps") = {
+	.values = { [0] = &blk_vat },
+};
+
+/* The prefilter before it: a hash map with a 4-byte key. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MERIDIAN_MAX_VIP_KEYS);
@@ -142,6 +159,34 @@ int blk_addr_lookup(struct xdp_md *ctx)
 		return XDP_DROP;
 	key = p.iph->daddr;
 	return bpf_map_lookup_elem(&blk_addrs, &key) ? XDP_PASS : XDP_DROP;
+}
+
+/* The prefilter's search, as the edge makes it. */
+SEC("xdp")
+int blk_addr_table(struct xdp_md *ctx)
+{
+	struct meridian_vip_addr_slot4 *slot;
+	__u32 zero = 0, addr, home, i, k;
+	struct blk_pkt p;
+	void *table;
+
+	if (blk_parse(ctx, &p))
+		return XDP_DROP;
+	table = bpf_map_lookup_elem(&blk_vat_outer, &zero);
+	if (!table)
+		return XDP_DROP;
+	addr = p.iph->daddr;
+	home = meridian_vip_addr_home4(addr);
+#pragma unroll
+	for (i = 0; i < MERIDIAN_VIP_ADDR_PROBES; i++) {
+		k = (home + i) & (MERIDIAN_VIP_ADDR_SLOTS - 1);
+		slot = bpf_map_lookup_elem(table, &k);
+		if (!slot || !slot->used)
+			return XDP_DROP;
+		if (slot->addr == addr)
+			return XDP_PASS;
+	}
+	return XDP_DROP;
 }
 
 SEC("xdp")

@@ -51,27 +51,73 @@ static __always_inline int drop(struct meridian_counters *cnt,
 	return verdict(cnt, MERIDIAN_ACT_DROP, XDP_DROP);
 }
 
+/* addr's entry in a prefilter table (meridian_maps.h: the search), or NULL. */
+static __always_inline const struct meridian_vip_addr *
+vip_addr_search4(void *table, __u32 addr)
+{
+	__u32 home = meridian_vip_addr_home4(addr), i, k;
+	struct meridian_vip_addr_slot4 *slot;
+
+#pragma unroll
+	for (i = 0; i < MERIDIAN_VIP_ADDR_PROBES; i++) {
+		k = (home + i) & (MERIDIAN_VIP_ADDR_SLOTS - 1);
+		slot = bpf_map_lookup_elem(table, &k);
+		if (!slot || !slot->used)
+			return NULL;
+		if (slot->addr == addr)
+			return &slot->va;
+	}
+	return NULL;
+}
+
+/*
+ * Compared as two 8-byte words: array values start 8-byte aligned, and
+ * the address opens the slot.
+ */
+static __always_inline const struct meridian_vip_addr *
+vip_addr_search6(void *table, const __u32 addr[4])
+{
+	__u32 home = meridian_vip_addr_home6(addr), i, k;
+	struct meridian_vip_addr_slot6 *slot;
+	const __u64 *w;
+	__u64 lo, hi;
+
+	__builtin_memcpy(&lo, addr, 8);
+	__builtin_memcpy(&hi, addr + 2, 8);
+#pragma unroll
+	for (i = 0; i < MERIDIAN_VIP_ADDR_PROBES; i++) {
+		k = (home + i) & (MERIDIAN_VIP_ADDR_SLOTS - 1);
+		slot = bpf_map_lookup_elem(table, &k);
+		if (!slot || !slot->used)
+			return NULL;
+		w = __builtin_assume_aligned(slot->addr, 8);
+		if (w[0] == lo && w[1] == hi)
+			return &slot->va;
+	}
+	return NULL;
+}
+
 /*
  * The prefilter entry of the destination; NULL: the packet is for no VIP.
  *
- * Each map needs a call site of its own. Left alone, clang merges the two
- * lookups into one call taking either map, and the verifier then cannot
- * inline the lookup (a call site seen with two maps goes through the
- * generic helper and an indirect call), which costs more than the
- * prefilter saves. The empty asm gives the IPv4 branch a tail the IPv6
- * branch lacks, so the calls stay apart.
+ * Every lookup here must keep a call site of its own, seeing one map, or
+ * the verifier cannot inline it (a call site seen with two maps goes
+ * through the generic helper and an indirect call). The two families'
+ * searches differ, so clang keeps their calls apart; with the hash maps
+ * this replaced it merged them unless kept apart by force.
  */
 static __always_inline const struct meridian_vip_addr *
 vip_addr_lookup(const struct pkt *p)
 {
-	const struct meridian_vip_addr *va;
+	__u32 zero = 0;
+	void *table;
 
 	if (p->family == MERIDIAN_AF_INET) {
-		va = bpf_map_lookup_elem(&meridian_vip_addrs4, &p->dst[0]);
-		asm volatile("" : "+r"(va));
-		return va;
+		table = bpf_map_lookup_elem(&meridian_vip_addrs4, &zero);
+		return table ? vip_addr_search4(table, p->dst[0]) : NULL;
 	}
-	return bpf_map_lookup_elem(&meridian_vip_addrs6, p->dst);
+	table = bpf_map_lookup_elem(&meridian_vip_addrs6, &zero);
+	return table ? vip_addr_search6(table, p->dst) : NULL;
 }
 
 /* A key with the packet's port among those its prefilter entry carries. */

@@ -18,22 +18,46 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } meridian_vips SEC(".maps");
 
-/* The VIP-address prefilter; struct meridian_vip_addr says how it works. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MERIDIAN_MAX_VIP_KEYS);
+/*
+ * The VIP-address prefilter; meridian_maps.h says how it works. The
+ * templates give the outer maps their inner shape and, as element 0 of a
+ * freshly created outer map, an empty table: a new edge passes everything
+ * until the controller swaps a table in. A pinned outer map that is
+ * reused keeps the table it holds.
+ */
+struct meridian_vip_addr_inner4 {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MERIDIAN_VIP_ADDR_SLOTS);
 	__type(key, __u32);
-	__type(value, struct meridian_vip_addr);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} meridian_vip_addrs4 SEC(".maps");
+	__type(value, struct meridian_vip_addr_slot4);
+} meridian_vas4 SEC(".maps");
+
+struct meridian_vip_addr_inner6 {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MERIDIAN_VIP_ADDR_SLOTS);
+	__type(key, __u32);
+	__type(value, struct meridian_vip_addr_slot6);
+} meridian_vas6 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MERIDIAN_MAX_VIP_KEYS);
-	__type(key, struct meridian_vip_addr6_key);
-	__type(value, struct meridian_vip_addr);
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} meridian_vip_addrs6 SEC(".maps");
+	__array(values, struct meridian_vip_addr_inner4);
+} meridian_vip_addrs4 SEC(".maps") = {
+	.values = { [0] = &meridian_vas4 },
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct meridian_vip_addr_inner6);
+} meridian_vip_addrs6 SEC(".maps") = {
+	.values = { [0] = &meridian_vas6 },
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

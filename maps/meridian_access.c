@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "vip_addrs.h"
+#include "vip_table.h"
 #include "../bpf/hashing.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -39,11 +40,10 @@ struct map_spec {
 static const struct map_spec edge_maps[] = {
 	MAP_SPEC(vips, MERIDIAN_MAP_VIPS, BPF_MAP_TYPE_HASH,
 		 sizeof(struct meridian_vip_key), sizeof(struct meridian_vip)),
-	MAP_SPEC(vip_addrs4, MERIDIAN_MAP_VIP_ADDRS4, BPF_MAP_TYPE_HASH,
-		 sizeof(__u32), sizeof(struct meridian_vip_addr)),
-	MAP_SPEC(vip_addrs6, MERIDIAN_MAP_VIP_ADDRS6, BPF_MAP_TYPE_HASH,
-		 sizeof(struct meridian_vip_addr6_key),
-		 sizeof(struct meridian_vip_addr)),
+	MAP_SPEC(vip_addrs4, MERIDIAN_MAP_VIP_ADDRS4,
+		 BPF_MAP_TYPE_ARRAY_OF_MAPS, sizeof(__u32), sizeof(__u32)),
+	MAP_SPEC(vip_addrs6, MERIDIAN_MAP_VIP_ADDRS6,
+		 BPF_MAP_TYPE_ARRAY_OF_MAPS, sizeof(__u32), sizeof(__u32)),
 	MAP_SPEC(classes4, MERIDIAN_MAP_CLASSES4, BPF_MAP_TYPE_LPM_TRIE,
 		 sizeof(struct meridian_lpm4_key),
 		 sizeof(struct meridian_class)),
@@ -79,6 +79,8 @@ static const struct map_spec edge_maps[] = {
 #define REGION_INNER_NAME "meridian_rt"
 #define RING_INNER_NAME "meridian_ring"
 #define RING_INNER_FLAGS BPF_F_INNER_MAP
+#define VIP_ADDR_INNER_NAME4 "meridian_vas4"
+#define VIP_ADDR_INNER_NAME6 "meridian_vas6"
 
 static int *map_fd_slot(struct meridian_maps *m, const struct map_spec *spec)
 {
@@ -359,117 +361,6 @@ static int check_vip_addr(const struct meridian_vip_addr *va, const char *desc)
 	return 0;
 }
 
-int meridian_vip_addr4_put(const struct meridian_maps *m, __u32 addr,
-			   const struct meridian_vip_addr *va)
-{
-	char desc[64];
-	int err;
-
-	vip_addr_desc(AF_INET, &addr, desc, sizeof(desc));
-	err = check_vip_addr(va, desc);
-	if (err)
-		return err;
-	return map_update(m->vip_addrs4, MERIDIAN_MAP_VIP_ADDRS4, &addr, va,
-			  desc);
-}
-
-int meridian_vip_addr4_get(const struct meridian_maps *m, __u32 addr,
-			   struct meridian_vip_addr *va)
-{
-	char desc[64];
-
-	return map_lookup(m->vip_addrs4, MERIDIAN_MAP_VIP_ADDRS4, &addr, va,
-			  vip_addr_desc(AF_INET, &addr, desc, sizeof(desc)));
-}
-
-int meridian_vip_addr4_delete(const struct meridian_maps *m, __u32 addr)
-{
-	char desc[64];
-
-	return map_delete(m->vip_addrs4, MERIDIAN_MAP_VIP_ADDRS4, &addr,
-			  vip_addr_desc(AF_INET, &addr, desc, sizeof(desc)));
-}
-
-int meridian_vip_addr6_put(const struct meridian_maps *m,
-			   const struct meridian_vip_addr6_key *key,
-			   const struct meridian_vip_addr *va)
-{
-	char desc[80];
-	int err;
-
-	vip_addr_desc(AF_INET6, key->addr, desc, sizeof(desc));
-	err = check_vip_addr(va, desc);
-	if (err)
-		return err;
-	return map_update(m->vip_addrs6, MERIDIAN_MAP_VIP_ADDRS6, key, va,
-			  desc);
-}
-
-int meridian_vip_addr6_get(const struct meridian_maps *m,
-			   const struct meridian_vip_addr6_key *key,
-			   struct meridian_vip_addr *va)
-{
-	char desc[80];
-
-	return map_lookup(m->vip_addrs6, MERIDIAN_MAP_VIP_ADDRS6, key, va,
-			  vip_addr_desc(AF_INET6, key->addr, desc,
-					sizeof(desc)));
-}
-
-int meridian_vip_addr6_delete(const struct meridian_maps *m,
-			      const struct meridian_vip_addr6_key *key)
-{
-	char desc[80];
-
-	return map_delete(m->vip_addrs6, MERIDIAN_MAP_VIP_ADDRS6, key,
-			  vip_addr_desc(AF_INET6, key->addr, desc,
-					sizeof(desc)));
-}
-
-static int vip_addr_get(const struct meridian_maps *m,
-			const struct meridian_vip_key *key,
-			struct meridian_vip_addr *va)
-{
-	struct meridian_vip_addr6_key k6;
-	int err;
-
-	if (key->family == MERIDIAN_AF_INET) {
-		err = meridian_vip_addr4_get(m, key->addr[0], va);
-	} else {
-		memcpy(k6.addr, key->addr, sizeof(k6.addr));
-		err = meridian_vip_addr6_get(m, &k6, va);
-	}
-	if (err == -ENOENT) {
-		memset(va, 0, sizeof(*va));
-		return 0;
-	}
-	return err;
-}
-
-int meridian_vip_addr_merge(const struct meridian_maps *m,
-			    const struct meridian_vip_key *key,
-			    const struct meridian_vip *vip)
-{
-	struct meridian_vip_addr6_key k6;
-	struct meridian_vip_addr va;
-	char desc[80];
-	int err;
-
-	if (key->family != MERIDIAN_AF_INET &&
-	    key->family != MERIDIAN_AF_INET6) {
-		log_err("%s: no such family",
-			vip_desc(key, desc, sizeof(desc)));
-		return -EINVAL;
-	}
-	err = vip_addr_get(m, key, &va);
-	if (err || !vip_addr_fold(&va, key, vip))
-		return err;
-	if (key->family == MERIDIAN_AF_INET)
-		return meridian_vip_addr4_put(m, key->addr[0], &va);
-	memcpy(k6.addr, key->addr, sizeof(k6.addr));
-	return meridian_vip_addr6_put(m, &k6, &va);
-}
-
 static int check_class(const struct meridian_class *class, __u32 prefixlen,
 		       __u32 max_prefixlen)
 {
@@ -712,30 +603,40 @@ static struct meridian_ring_chunk *ring_pack(const __u32 *ring, __u32 size,
 	return chunks;
 }
 
+/* Writes n values at keys (NULL: keys 0..n-1) of an array map. */
+static int array_write(int fd, const __u32 *keys, const void *values, __u32 n,
+		       size_t value_size)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	__u32 done = n, *seq = NULL, i;
+	int err;
+
+	if (!n)
+		return 0;
+	if (!keys) {
+		seq = malloc((size_t)n * sizeof(*seq));
+		if (!seq)
+			return -ENOMEM;
+		for (i = 0; i < n; i++)
+			seq[i] = i;
+		keys = seq;
+	}
+	err = bpf_map_update_batch(fd, keys, values, &done, &opts);
+	/* Kernels without batch ops for arrays say so in one of these ways. */
+	if (err == -EINVAL || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */) {
+		for (i = 0, err = 0; !err && i < n; i++)
+			err = bpf_map_update_elem(
+				fd, &keys[i],
+				(const char *)values + i * value_size, BPF_ANY);
+	}
+	free(seq);
+	return err;
+}
+
 static int fill_chunks(int fd, const struct meridian_ring_chunk *chunks,
 		       __u32 elems)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
-	__u32 done = elems, key;
-	__u32 *keys;
-	int err;
-
-	keys = malloc((size_t)elems * sizeof(*keys));
-	if (!keys)
-		return -ENOMEM;
-	for (key = 0; key < elems; key++)
-		keys[key] = key;
-	err = bpf_map_update_batch(fd, keys, chunks, &done, &opts);
-	free(keys);
-	/* Kernels without batch ops for arrays say so in one of these ways. */
-	if (err != -EINVAL && err != -EOPNOTSUPP && err != -524 /* ENOTSUPP */)
-		return err;
-	for (key = 0; key < elems; key++) {
-		err = bpf_map_update_elem(fd, &key, &chunks[key], BPF_ANY);
-		if (err)
-			return err;
-	}
-	return 0;
+	return array_write(fd, NULL, chunks, elems, sizeof(*chunks));
 }
 
 int meridian_ring_inner_new(const __u32 *ring, __u32 size)
@@ -840,6 +741,493 @@ int meridian_ring_get(const struct meridian_maps *m, __u32 ring_id,
 		log_err("ring %u: cannot read: %s", ring_id, strerror(-err));
 	close(inner);
 	return err;
+}
+
+/*
+ * The VIP-address prefilter tables. Both families share the code below;
+ * what differs is in struct vat.
+ */
+struct vat {
+	int outer_fd;
+	const char *outer; /* map name, for messages */
+	const char *inner; /* name of the inner maps created here */
+	size_t slot_size;
+	size_t used_off; /* offset of the slot's used field */
+};
+
+static struct vat vat4(const struct meridian_maps *m)
+{
+	return (struct vat){
+		.outer_fd = m->vip_addrs4,
+		.outer = MERIDIAN_MAP_VIP_ADDRS4,
+		.inner = VIP_ADDR_INNER_NAME4,
+		.slot_size = sizeof(struct meridian_vip_addr_slot4),
+		.used_off = offsetof(struct meridian_vip_addr_slot4, used),
+	};
+}
+
+static struct vat vat6(const struct meridian_maps *m)
+{
+	return (struct vat){
+		.outer_fd = m->vip_addrs6,
+		.outer = MERIDIAN_MAP_VIP_ADDRS6,
+		.inner = VIP_ADDR_INNER_NAME6,
+		.slot_size = sizeof(struct meridian_vip_addr_slot6),
+		.used_off = offsetof(struct meridian_vip_addr_slot6, used),
+	};
+}
+
+static bool vat_slot_used(const struct vat *t, const void *slots, __u32 i)
+{
+	__u32 used;
+
+	memcpy(&used, (const char *)slots + i * t->slot_size + t->used_off,
+	       sizeof(used));
+	return used != 0;
+}
+
+/*
+ * A table of another shape (pins of another build) would be misread, or
+ * overrun the caller's image.
+ */
+static int vat_check_inner(const struct vat *t, int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int err;
+
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	if (err) {
+		log_err("%s: cannot read the table's map info: %s", t->outer,
+			strerror(-err));
+		return err;
+	}
+	if (info.type != BPF_MAP_TYPE_ARRAY || info.key_size != sizeof(__u32) ||
+	    info.value_size != t->slot_size ||
+	    info.max_entries != MERIDIAN_VIP_ADDR_SLOTS) {
+		log_err("%s: table has type %u key %u value %u bytes, %u "
+			"entries, this build expects an array of %u slots of "
+			"%zu bytes: stale pins from another version?",
+			t->outer, info.type, info.key_size, info.value_size,
+			info.max_entries, MERIDIAN_VIP_ADDR_SLOTS,
+			t->slot_size);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* The table in use now: an fd to close, -ENOENT when none, or -errno. */
+static int vat_open(const struct vat *t)
+{
+	__u32 zero = 0;
+	int fd, err;
+
+	fd = open_inner(t->outer_fd, t->outer, &zero, "VIP-address table");
+	if (fd < 0)
+		return fd;
+	err = vat_check_inner(t, fd);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* All slots of an array map, in key order, into values. */
+static int array_read_all(int fd, void *values, __u32 n, size_t value_size)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 done = 0, count, next = 0, *keys, i;
+	int err = 0;
+
+	keys = malloc((size_t)n * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	while (done < n) {
+		count = n - done;
+		err = bpf_map_lookup_batch(fd, done ? &next : NULL, &next,
+					   keys + done,
+					   (char *)values + done * value_size,
+					   &count, &opts);
+		done += count;
+		if (err || !count)
+			break;
+	}
+	free(keys);
+	if (done == n && (!err || err == -ENOENT))
+		return 0;
+	/* An array has all its keys: an early end is no answer. */
+	if (!err || err == -ENOENT)
+		return -EIO;
+	if (err != -EINVAL && err != -EOPNOTSUPP && err != -524 /* ENOTSUPP */)
+		return err;
+	for (i = 0, err = 0; !err && i < n; i++)
+		err = bpf_map_lookup_elem(fd, &i,
+					  (char *)values + i * value_size);
+	return err;
+}
+
+static int vat_read(const struct vat *t, void *slots)
+{
+	int fd, err;
+
+	fd = vat_open(t);
+	if (fd == -ENOENT) {
+		/* No table is an empty one to the data plane. */
+		memset(slots, 0, MERIDIAN_VIP_ADDR_SLOTS * t->slot_size);
+		return 0;
+	}
+	if (fd < 0)
+		return fd;
+	err = array_read_all(fd, slots, MERIDIAN_VIP_ADDR_SLOTS, t->slot_size);
+	if (err)
+		log_err("%s: cannot read the table: %s", t->outer,
+			strerror(-err));
+	close(fd);
+	return err;
+}
+
+/* A new inner map holding the used slots of the image; fd or -errno. */
+static int vat_inner_new(const struct vat *t, const void *slots)
+{
+	__u32 *keys, n = 0, i;
+	char *values;
+	int fd, err = -ENOMEM;
+
+	keys = malloc(MERIDIAN_VIP_ADDR_SLOTS * sizeof(*keys));
+	values = malloc(MERIDIAN_VIP_ADDR_SLOTS * t->slot_size);
+	if (!keys || !values) {
+		log_err("%s: out of memory for a table", t->outer);
+		goto out;
+	}
+	for (i = 0; i < MERIDIAN_VIP_ADDR_SLOTS; i++) {
+		if (!vat_slot_used(t, slots, i))
+			continue;
+		keys[n] = i;
+		memcpy(values + n * t->slot_size,
+		       (const char *)slots + i * t->slot_size, t->slot_size);
+		n++;
+	}
+	err = create_inner(t->inner, t->slot_size, MERIDIAN_VIP_ADDR_SLOTS, 0);
+	if (err < 0)
+		goto out;
+	fd = err;
+	err = array_write(fd, keys, values, n, t->slot_size);
+	if (err) {
+		log_err("%s: cannot fill a table of %u addresses: %s",
+			t->outer, n, strerror(-err));
+		close(fd);
+		goto out;
+	}
+	err = fd;
+out:
+	free(keys);
+	free(values);
+	return err;
+}
+
+static int vat_swap(const struct vat *t, const void *slots)
+{
+	__u32 zero = 0;
+	int inner, err;
+
+	inner = vat_inner_new(t, slots);
+	if (inner < 0)
+		return inner;
+	/* Waits until no program still runs on the old table. */
+	err = map_update(t->outer_fd, t->outer, &zero, &inner,
+			 "VIP-address table");
+	/* On success the outer map holds the only reference we need. */
+	close(inner);
+	return err;
+}
+
+/*
+ * An image whose entries the data plane could not find, or with ids out
+ * of range, is refused whole.
+ */
+static int check_slot4(const struct meridian_vip_addr_slot4 *slots, __u32 i)
+{
+	char desc[64];
+
+	vip_addr_desc(AF_INET, &slots[i].addr, desc, sizeof(desc));
+	if (vip_table4_find(slots, slots[i].addr) != (int)i) {
+		log_err("%s: slot %u is not where a search finds it", desc, i);
+		return -EINVAL;
+	}
+	return check_vip_addr(&slots[i].va, desc);
+}
+
+static int check_slot6(const struct meridian_vip_addr_slot6 *slots, __u32 i)
+{
+	char desc[80];
+
+	vip_addr_desc(AF_INET6, slots[i].addr, desc, sizeof(desc));
+	if (vip_table6_find(slots, slots[i].addr) != (int)i) {
+		log_err("%s: slot %u is not where a search finds it", desc, i);
+		return -EINVAL;
+	}
+	return check_vip_addr(&slots[i].va, desc);
+}
+
+int meridian_vip_addrs4_read(const struct meridian_maps *m,
+			     struct meridian_vip_addr_slot4 *slots)
+{
+	struct vat t = vat4(m);
+
+	return vat_read(&t, slots);
+}
+
+int meridian_vip_addrs6_read(const struct meridian_maps *m,
+			     struct meridian_vip_addr_slot6 *slots)
+{
+	struct vat t = vat6(m);
+
+	return vat_read(&t, slots);
+}
+
+int meridian_vip_addrs4_swap(const struct meridian_maps *m,
+			     const struct meridian_vip_addr_slot4 *slots)
+{
+	struct vat t = vat4(m);
+	__u32 i;
+	int err;
+
+	for (i = 0; i < MERIDIAN_VIP_ADDR_SLOTS; i++) {
+		if (!slots[i].used)
+			continue;
+		err = check_slot4(slots, i);
+		if (err)
+			return err;
+	}
+	return vat_swap(&t, slots);
+}
+
+int meridian_vip_addrs6_swap(const struct meridian_maps *m,
+			     const struct meridian_vip_addr_slot6 *slots)
+{
+	struct vat t = vat6(m);
+	__u32 i;
+	int err;
+
+	for (i = 0; i < MERIDIAN_VIP_ADDR_SLOTS; i++) {
+		if (!slots[i].used)
+			continue;
+		err = check_slot6(slots, i);
+		if (err)
+			return err;
+	}
+	return vat_swap(&t, slots);
+}
+
+/* Up to MERIDIAN_VIP_ADDR_PROBES slots from the address's home. */
+int meridian_vip_addr4_get(const struct meridian_maps *m, __u32 addr,
+			   struct meridian_vip_addr *va)
+{
+	__u32 home = meridian_vip_addr_home4(addr), i, k;
+	struct meridian_vip_addr_slot4 slot;
+	struct vat t = vat4(m);
+	int fd, err = -ENOENT;
+
+	fd = vat_open(&t);
+	if (fd < 0)
+		return fd;
+	for (i = 0; i < MERIDIAN_VIP_ADDR_PROBES; i++) {
+		k = (home + i) & (MERIDIAN_VIP_ADDR_SLOTS - 1);
+		err = map_lookup(fd, t.outer, &k, &slot, "VIP-address slot");
+		if (err || !slot.used) {
+			err = err ? err : -ENOENT;
+			break;
+		}
+		if (slot.addr == addr) {
+			*va = slot.va;
+			break;
+		}
+		err = -ENOENT;
+	}
+	close(fd);
+	return err;
+}
+
+int meridian_vip_addr6_get(const struct meridian_maps *m,
+			   const struct meridian_vip_addr6_key *key,
+			   struct meridian_vip_addr *va)
+{
+	__u32 home = meridian_vip_addr_home6(key->addr), i, k;
+	struct meridian_vip_addr_slot6 slot;
+	struct vat t = vat6(m);
+	int fd, err = -ENOENT;
+
+	fd = vat_open(&t);
+	if (fd < 0)
+		return fd;
+	for (i = 0; i < MERIDIAN_VIP_ADDR_PROBES; i++) {
+		k = (home + i) & (MERIDIAN_VIP_ADDR_SLOTS - 1);
+		err = map_lookup(fd, t.outer, &k, &slot, "VIP-address slot");
+		if (err || !slot.used) {
+			err = err ? err : -ENOENT;
+			break;
+		}
+		if (!memcmp(slot.addr, key->addr, sizeof(slot.addr))) {
+			*va = slot.va;
+			break;
+		}
+		err = -ENOENT;
+	}
+	close(fd);
+	return err;
+}
+
+static void *vat_image(const struct vat *t)
+{
+	void *slots = malloc(MERIDIAN_VIP_ADDR_SLOTS * t->slot_size);
+
+	if (!slots)
+		log_err("%s: out of memory for a table image", t->outer);
+	return slots;
+}
+
+/* Read, change with the pure table functions, swap back. */
+int meridian_vip_addr4_put(const struct meridian_maps *m, __u32 addr,
+			   const struct meridian_vip_addr *va)
+{
+	struct meridian_vip_addr_slot4 *slots;
+	struct vat t = vat4(m);
+	char desc[64];
+	int err;
+
+	vip_addr_desc(AF_INET, &addr, desc, sizeof(desc));
+	err = check_vip_addr(va, desc);
+	if (err)
+		return err;
+	slots = vat_image(&t);
+	if (!slots)
+		return -ENOMEM;
+	err = meridian_vip_addrs4_read(m, slots);
+	if (err)
+		goto out;
+	err = vip_table4_put(slots, addr, va);
+	if (err) {
+		log_err("%s: no free slot within %u of its home", desc,
+			MERIDIAN_VIP_ADDR_PROBES);
+		goto out;
+	}
+	err = vat_swap(&t, slots);
+out:
+	free(slots);
+	return err;
+}
+
+int meridian_vip_addr6_put(const struct meridian_maps *m,
+			   const struct meridian_vip_addr6_key *key,
+			   const struct meridian_vip_addr *va)
+{
+	struct meridian_vip_addr_slot6 *slots;
+	struct vat t = vat6(m);
+	char desc[80];
+	int err;
+
+	vip_addr_desc(AF_INET6, key->addr, desc, sizeof(desc));
+	err = check_vip_addr(va, desc);
+	if (err)
+		return err;
+	slots = vat_image(&t);
+	if (!slots)
+		return -ENOMEM;
+	err = meridian_vip_addrs6_read(m, slots);
+	if (err)
+		goto out;
+	err = vip_table6_put(slots, key->addr, va);
+	if (err) {
+		log_err("%s: no free slot within %u of its home", desc,
+			MERIDIAN_VIP_ADDR_PROBES);
+		goto out;
+	}
+	err = vat_swap(&t, slots);
+out:
+	free(slots);
+	return err;
+}
+
+int meridian_vip_addr4_delete(const struct meridian_maps *m, __u32 addr)
+{
+	struct meridian_vip_addr_slot4 *slots;
+	struct vat t = vat4(m);
+	int err;
+
+	slots = vat_image(&t);
+	if (!slots)
+		return -ENOMEM;
+	err = meridian_vip_addrs4_read(m, slots);
+	if (!err)
+		err = vip_table4_remove(slots, addr);
+	if (!err)
+		err = vat_swap(&t, slots);
+	free(slots);
+	return err;
+}
+
+int meridian_vip_addr6_delete(const struct meridian_maps *m,
+			      const struct meridian_vip_addr6_key *key)
+{
+	struct meridian_vip_addr_slot6 *slots;
+	struct vat t = vat6(m);
+	int err;
+
+	slots = vat_image(&t);
+	if (!slots)
+		return -ENOMEM;
+	err = meridian_vip_addrs6_read(m, slots);
+	if (!err)
+		err = vip_table6_remove(slots, key->addr);
+	if (!err)
+		err = vat_swap(&t, slots);
+	free(slots);
+	return err;
+}
+
+static int vip_addr_get(const struct meridian_maps *m,
+			const struct meridian_vip_key *key,
+			struct meridian_vip_addr *va)
+{
+	struct meridian_vip_addr6_key k6;
+	int err;
+
+	if (key->family == MERIDIAN_AF_INET) {
+		err = meridian_vip_addr4_get(m, key->addr[0], va);
+	} else {
+		memcpy(k6.addr, key->addr, sizeof(k6.addr));
+		err = meridian_vip_addr6_get(m, &k6, va);
+	}
+	if (err == -ENOENT) {
+		memset(va, 0, sizeof(*va));
+		return 0;
+	}
+	return err;
+}
+
+int meridian_vip_addr_merge(const struct meridian_maps *m,
+			    const struct meridian_vip_key *key,
+			    const struct meridian_vip *vip)
+{
+	struct meridian_vip_addr6_key k6;
+	struct meridian_vip_addr va;
+	char desc[80];
+	int err;
+
+	if (key->family != MERIDIAN_AF_INET &&
+	    key->family != MERIDIAN_AF_INET6) {
+		log_err("%s: no such family",
+			vip_desc(key, desc, sizeof(desc)));
+		return -EINVAL;
+	}
+	err = vip_addr_get(m, key, &va);
+	if (err || !vip_addr_fold(&va, key, vip))
+		return err;
+	if (key->family == MERIDIAN_AF_INET)
+		return meridian_vip_addr4_put(m, key->addr[0], &va);
+	memcpy(k6.addr, key->addr, sizeof(k6.addr));
+	return meridian_vip_addr6_put(m, &k6, &va);
 }
 
 /*

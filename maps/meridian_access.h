@@ -68,10 +68,34 @@ int meridian_vip_delete(const struct meridian_maps *m,
 			const struct meridian_vip_key *key);
 
 /*
- * The VIP-address prefilter (struct meridian_vip_addr in meridian_maps.h).
- * IPv4 entries are keyed by the address in network order. An entry must
- * be in place before the VIP keys it announces, and stay until they are
- * gone.
+ * The VIP-address prefilter (meridian_vip_addrs4/6 in meridian_maps.h): a
+ * table of MERIDIAN_VIP_ADDR_SLOTS slots per family, swapped whole.
+ *
+ * _read fills slots with the table in use now (all zero if there is none).
+ * _swap refuses an image with an entry a search would not find or an id
+ * out of range; otherwise it fills a fresh inner map with the image's used
+ * slots and replaces the table in one outer update, so a packet sees the
+ * old table or the new one. It returns once no program still runs on the
+ * old table (the kernel waits out an RCU grace period: milliseconds).
+ * Image layout and search: userspace/common/vip_table.h.
+ */
+int meridian_vip_addrs4_read(const struct meridian_maps *m,
+			     struct meridian_vip_addr_slot4 *slots);
+int meridian_vip_addrs6_read(const struct meridian_maps *m,
+			     struct meridian_vip_addr_slot6 *slots);
+int meridian_vip_addrs4_swap(const struct meridian_maps *m,
+			     const struct meridian_vip_addr_slot4 *slots);
+int meridian_vip_addrs6_swap(const struct meridian_maps *m,
+			     const struct meridian_vip_addr_slot6 *slots);
+
+/*
+ * Single entries, IPv4 keyed by the address in network order. get reads
+ * only the address's probe slots; put and delete read the whole table,
+ * change it and swap it back, a swap each: for tests and tools, with one
+ * writer at a time (two concurrent writers may lose an update). An entry
+ * must be in place before the VIP keys it announces, and stay until they
+ * are gone. put fails with -ENOSPC when the address's probe run is full;
+ * delete returns -ENOENT, unlogged, for an address without an entry.
  */
 int meridian_vip_addr4_put(const struct meridian_maps *m, __u32 addr,
 			   const struct meridian_vip_addr *va);
@@ -92,7 +116,9 @@ int meridian_vip_addr6_delete(const struct meridian_maps *m,
  * whole derived entries instead): folds the key into its address's entry
  * (read, vip_addr_fold(), write back). Call it before meridian_vip_put()
  * of the same key. A key the prefilter takes no note of writes nothing.
- * Keys are never taken out again: rewrite the entry to remove one.
+ * Keys are never taken out again: rewrite the entry to remove one. Each
+ * merge that changes an entry is a swap; many keys are quicker folded
+ * into an image (vip_table.h) and swapped once.
  */
 int meridian_vip_addr_merge(const struct meridian_maps *m,
 			    const struct meridian_vip_key *key,

@@ -19,7 +19,8 @@ EDGE_ADDR=198.18.0.1
 PEER_ADDR=198.18.0.2
 IPROUTE2_PINS=/sys/fs/bpf/tc/globals
 CTL_PINS=/sys/fs/bpf/meridian
-EDGE_MAPS="meridian_vips meridian_classes4 meridian_classes6
+EDGE_MAPS="meridian_vips meridian_vip_addrs4 meridian_vip_addrs6
+meridian_classes4 meridian_classes6
 meridian_region_tables meridian_rings meridian_backends meridian_flows
 meridian_config meridian_counters meridian_region_stats meridian_vip_stats
 meridian_backend_stats meridian_flood"
@@ -84,6 +85,31 @@ map_ids() {
 	done
 }
 
+# vip_tables DIR: the inner map ids the pinned prefilter maps hold, one line.
+vip_tables() {
+	local fam id b
+	for fam in 4 6; do
+		# The value is the id, four bytes, little end first.
+		read -r -a b <<<"$(ns_exec "$NS_E" bpftool -j map lookup \
+			pinned "$1/meridian_vip_addrs$fam" key 0 0 0 0 \
+			2>/dev/null | grep -o '"value":\[[^]]*\]' |
+			grep -o '0x[0-9a-f]*' | tr '\n' ' ')"
+		id=
+		[ "${#b[@]}" -eq 4 ] &&
+			id=$((b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24))
+		printf 'v%s=%s ' "$fam" "${id:-missing}"
+	done
+}
+
+# tables_in_place DIR: each prefilter map holds a table (on a fresh load,
+# the empty template).
+tables_in_place() {
+	local tables
+	tables=$(vip_tables "$1")
+	echo "$tables"
+	[[ $tables != *missing* ]]
+}
+
 same_value() {
 	echo "before '$1', after '$2'"
 	[ -n "$1" ] && [ "$1" = "$2" ] && [[ $1 != *missing* ]]
@@ -131,6 +157,8 @@ test_iproute2() {
 		obj "$MERIDIAN_EDGE_OBJ" sec xdp || return
 	check "meridian_edge attached in native mode" attached_as xdp
 	check "maps pinned under $IPROUTE2_PINS" maps_pinned "$IPROUTE2_PINS"
+	check "VIP-address tables in place (ip link)" \
+		tables_in_place "$IPROUTE2_PINS"
 	check "meridianctl stats reads the ip link pins" \
 		ctl stats --pin-dir "$IPROUTE2_PINS"
 	if [ -n "$HAVE_PING" ]; then
@@ -160,6 +188,8 @@ test_meridianctl() {
 		ctl attach "$EDGE_DEV" --obj "$MERIDIAN_EDGE_OBJ" || return
 	check "meridian_edge attached in native mode" attached_as xdp
 	check "maps pinned under $CTL_PINS" maps_pinned "$CTL_PINS"
+	check "VIP-address tables in place (meridianctl)" \
+		tables_in_place "$CTL_PINS"
 	check "link pinned at $CTL_PINS/link_$EDGE_DEV" \
 		ns_exec "$NS_E" test -e "$CTL_PINS/link_$EDGE_DEV"
 	check "second attach is refused" output_has "already has" \
@@ -172,7 +202,7 @@ test_meridianctl() {
 		check "non-VIP packets counted as pass_nonvip" \
 			positive_counter pass_nonvip "$CTL_PINS"
 	fi
-	ids_before=$(map_ids "$CTL_PINS")
+	ids_before="$(map_ids "$CTL_PINS") $(vip_tables "$CTL_PINS")"
 	pass_before=$(counter pass_nonvip "$CTL_PINS")
 
 	check "meridianctl detach keeps the maps" \
@@ -183,9 +213,9 @@ test_meridianctl() {
 	check "maps still pinned after detach" maps_pinned "$CTL_PINS"
 
 	check "re-attach" ctl attach "$EDGE_DEV" --obj "$MERIDIAN_EDGE_OBJ"
-	ids_after=$(map_ids "$CTL_PINS")
+	ids_after="$(map_ids "$CTL_PINS") $(vip_tables "$CTL_PINS")"
 	pass_after=$(counter pass_nonvip "$CTL_PINS")
-	check "re-attach reuses every pinned map (same map ids)" \
+	check "re-attach reuses every pinned map and VIP-address table" \
 		same_value "$ids_before" "$ids_after"
 	if [ -n "$HAVE_PING" ]; then
 		check "counters survive the re-attach" \
