@@ -39,9 +39,11 @@
  * A VIP-address prefilter entry is written before the VIP keys it
  * announces and deleted after them, so a packet never meets a new key
  * whose address the prefilter does not know yet; a key the entry names
- * that is not there (yet, or any more) is only a lookup that misses. A
- * changed entry is one update, and either version steers by keys and
- * tables that are in place. The prefilter must be what vip_addrs_build()
+ * that is not there (yet, or any more) is only a lookup that misses. The
+ * prefilter of a family is one open-addressing table: the new and changed
+ * entries of an apply go in as one new table (one outer swap), the
+ * removed ones as another after the VIP deletes, and either version
+ * steers by keys and tables that are in place. The prefilter must be what vip_addrs_build()
  * derives from the VIP keys, or the desired state is refused.
  *
  * Region tables are written with desired.generation, but the generation is

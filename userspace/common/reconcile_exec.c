@@ -612,22 +612,6 @@ static int exec_single(struct exec_ctx *x, const struct rc_op *op)
 	case RECONCILE_VIP_DELETE:
 		err = ignore_enoent(meridian_vip_delete(m, &o->key.vip));
 		break;
-	case RECONCILE_VIP_ADDR4_PUT:
-		err = meridian_vip_addr4_put(m, o->key.vip_addr4,
-					     &d->vip_addrs4[o->index].val);
-		break;
-	case RECONCILE_VIP_ADDR6_PUT:
-		err = meridian_vip_addr6_put(m, &o->key.vip_addr6,
-					     &d->vip_addrs6[o->index].val);
-		break;
-	case RECONCILE_VIP_ADDR4_DELETE:
-		err = ignore_enoent(
-			meridian_vip_addr4_delete(m, o->key.vip_addr4));
-		break;
-	case RECONCILE_VIP_ADDR6_DELETE:
-		err = ignore_enoent(
-			meridian_vip_addr6_delete(m, &o->key.vip_addr6));
-		break;
 	case RECONCILE_CLASS4_DELETE:
 		err = ignore_enoent(meridian_class4_delete(m, &o->key.class4));
 		break;
@@ -653,7 +637,20 @@ static int exec_single(struct exec_ctx *x, const struct rc_op *op)
 static bool batched(enum reconcile_op_kind kind)
 {
 	return kind == RECONCILE_RING_SWAP || kind == RECONCILE_TABLE_SWAP ||
-	       kind == RECONCILE_TABLE_DELETE || kind == RECONCILE_RING_DELETE;
+	       kind == RECONCILE_TABLE_DELETE || kind == RECONCILE_RING_DELETE ||
+	       kind == RECONCILE_VIP_ADDR4_PUT ||
+	       kind == RECONCILE_VIP_ADDR6_PUT ||
+	       kind == RECONCILE_VIP_ADDR4_DELETE ||
+	       kind == RECONCILE_VIP_ADDR6_DELETE;
+}
+
+/* The whole run is one table, in the data plane once the swap returns. */
+static int exec_prefilter(struct exec_ctx *x, const struct rc_op *ops,
+			  uint32_t n)
+{
+	int err = rc_prefilter_swap(x->r, x->d, ops, n);
+
+	return err ? err : ops_done(x, ops, n);
 }
 
 static int exec_group(struct exec_ctx *x, const struct rc_op *ops, uint32_t n)
@@ -667,6 +664,11 @@ static int exec_group(struct exec_ctx *x, const struct rc_op *ops, uint32_t n)
 		return exec_table_deletes(x, ops, n);
 	case RECONCILE_RING_DELETE:
 		return exec_ring_deletes(x, ops, n);
+	case RECONCILE_VIP_ADDR4_PUT:
+	case RECONCILE_VIP_ADDR6_PUT:
+	case RECONCILE_VIP_ADDR4_DELETE:
+	case RECONCILE_VIP_ADDR6_DELETE:
+		return exec_prefilter(x, ops, n);
 	default:
 		return exec_single(x, ops);
 	}

@@ -7,6 +7,7 @@
  *   reconcile_plan.c  pure: the ordered list of writes, and their record
  *   reconcile_read.c  reads the maps into the cache (at create)
  *   reconcile_exec.c  performs the writes, batched, in helper threads
+ *   reconcile_prefilter.c  the VIP-address tables, swapped whole
  *   reconcile.c       the public API
  */
 #ifndef MERIDIAN_RECONCILE_INT_H
@@ -180,6 +181,14 @@ struct reconciler {
 
 /* Reads every map into r->cache. */
 int rc_read_maps(struct reconciler *r);
+
+/*
+ * reconcile_prefilter.c: a run of n prefilter puts (or deletes) of one
+ * family as one table swap, and the tables read into the cache.
+ */
+int rc_prefilter_swap(struct reconciler *r, const struct desired *d,
+		      const struct rc_op *ops, uint32_t n);
+int rc_prefilter_read(struct reconciler *r);
 
 /*
  * Performs p's writes in order, committing each to r->cache and counting

@@ -208,13 +208,7 @@ int rc_read_maps(struct reconciler *r)
 		err = read_keyed(r->maps.vips, MERIDIAN_MAP_VIPS, &c->vips,
 				 MERIDIAN_MAX_VIP_KEYS, c->epoch);
 	if (!err)
-		err = read_keyed(r->maps.vip_addrs4, MERIDIAN_MAP_VIP_ADDRS4,
-				 &c->vip_addrs4, MERIDIAN_MAX_VIP_KEYS,
-				 c->epoch);
-	if (!err)
-		err = read_keyed(r->maps.vip_addrs6, MERIDIAN_MAP_VIP_ADDRS6,
-				 &c->vip_addrs6, MERIDIAN_MAX_VIP_KEYS,
-				 c->epoch);
+		err = rc_prefilter_read(r);
 	if (!err)
 		err = read_keyed(r->maps.classes4, MERIDIAN_MAP_CLASSES4,
 				 &c->classes4, MERIDIAN_MAX_PREFIXES, c->epoch);
