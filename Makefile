@@ -18,7 +18,9 @@ BPF_HDRS := $(wildcard bpf/*.h) maps/meridian_maps.h
 
 COMMON_SRCS := $(wildcard userspace/common/*.c) $(wildcard maps/*.c)
 COMMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRCS))
-COMMON_HDRS := $(wildcard userspace/common/*.h) $(wildcard maps/*.h)
+# bpf/hashing.h is shared with userspace: one flow hash everywhere.
+COMMON_HDRS := $(wildcard userspace/common/*.h) $(wildcard maps/*.h) \
+	bpf/hashing.h
 LIBMERIDIAN := $(BUILD)/libmeridian.a
 
 CTL_SRCS := $(wildcard userspace/meridianctl/*.c)
