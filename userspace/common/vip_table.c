@@ -1,75 +1,104 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "vip_table.h"
 
 #define SLOT_MASK (MERIDIAN_VIP_ADDR_SLOTS - 1)
 
-static uint32_t probe_slot(uint32_t home, uint32_t i)
+/*
+ * Both slot layouts are the address, then used, then the entry: one
+ * implementation serves both families through this description.
+ */
+struct family {
+	size_t slot_size;
+	size_t addr_size;
+	size_t used_off;
+	size_t va_off;
+	uint32_t (*home)(const void *addr);
+};
+
+static uint32_t home4(const void *addr)
 {
-	return (home + i) & SLOT_MASK;
+	__u32 a;
+
+	memcpy(&a, addr, sizeof(a));
+	return meridian_vip_addr_home4(a);
 }
 
-int vip_table4_find(const struct meridian_vip_addr_slot4 *slots, __u32 addr)
+static uint32_t home6(const void *addr)
 {
-	uint32_t home = meridian_vip_addr_home4(addr), i, s;
+	__u32 a[4];
+
+	memcpy(a, addr, sizeof(a));
+	return meridian_vip_addr_home6(a);
+}
+
+static const struct family fam4 = {
+	.slot_size = sizeof(struct meridian_vip_addr_slot4),
+	.addr_size = sizeof(__u32),
+	.used_off = offsetof(struct meridian_vip_addr_slot4, used),
+	.va_off = offsetof(struct meridian_vip_addr_slot4, va),
+	.home = home4,
+};
+
+static const struct family fam6 = {
+	.slot_size = sizeof(struct meridian_vip_addr_slot6),
+	.addr_size = sizeof(__u32[4]),
+	.used_off = offsetof(struct meridian_vip_addr_slot6, used),
+	.va_off = offsetof(struct meridian_vip_addr_slot6, va),
+	.home = home6,
+};
+
+static uint8_t *slot_at(const struct family *f, const void *slots, uint32_t i)
+{
+	return (uint8_t *)slots + (size_t)(i & SLOT_MASK) * f->slot_size;
+}
+
+static bool slot_used(const struct family *f, const uint8_t *slot)
+{
+	__u32 used;
+
+	memcpy(&used, slot + f->used_off, sizeof(used));
+	return used != 0;
+}
+
+static bool slot_holds(const struct family *f, const uint8_t *slot,
+		       const void *addr)
+{
+	return slot_used(f, slot) && !memcmp(slot, addr, f->addr_size);
+}
+
+static int find(const struct family *f, const void *slots, const void *addr)
+{
+	uint32_t home = f->home(addr), i;
+	const uint8_t *slot;
 
 	for (i = 0; i < MERIDIAN_VIP_ADDR_PROBES; i++) {
-		s = probe_slot(home, i);
-		if (!slots[s].used)
+		slot = slot_at(f, slots, home + i);
+		if (!slot_used(f, slot))
 			break;
-		if (slots[s].addr == addr)
-			return (int)s;
+		if (slot_holds(f, slot, addr))
+			return (int)((home + i) & SLOT_MASK);
 	}
 	return -ENOENT;
 }
 
-int vip_table6_find(const struct meridian_vip_addr_slot6 *slots,
-		    const __u32 addr[4])
+static int put(const struct family *f, void *slots, const void *addr,
+	       const struct meridian_vip_addr *va)
 {
-	uint32_t home = meridian_vip_addr_home6(addr), i, s;
+	uint32_t home = f->home(addr), i, one = 1;
+	uint8_t *slot;
 
 	for (i = 0; i < MERIDIAN_VIP_ADDR_PROBES; i++) {
-		s = probe_slot(home, i);
-		if (!slots[s].used)
-			break;
-		if (!memcmp(slots[s].addr, addr, sizeof(slots[s].addr)))
-			return (int)s;
-	}
-	return -ENOENT;
-}
-
-int vip_table4_put(struct meridian_vip_addr_slot4 *slots, __u32 addr,
-		   const struct meridian_vip_addr *va)
-{
-	uint32_t home = meridian_vip_addr_home4(addr), i, s;
-
-	for (i = 0; i < MERIDIAN_VIP_ADDR_PROBES; i++) {
-		s = probe_slot(home, i);
-		if (slots[s].used && slots[s].addr != addr)
+		slot = slot_at(f, slots, home + i);
+		if (slot_used(f, slot) && !slot_holds(f, slot, addr))
 			continue;
-		slots[s].addr = addr;
-		slots[s].used = 1;
-		slots[s].va = *va;
-		return 0;
-	}
-	return -ENOSPC;
-}
-
-int vip_table6_put(struct meridian_vip_addr_slot6 *slots, const __u32 addr[4],
-		   const struct meridian_vip_addr *va)
-{
-	uint32_t home = meridian_vip_addr_home6(addr), i, s;
-
-	for (i = 0; i < MERIDIAN_VIP_ADDR_PROBES; i++) {
-		s = probe_slot(home, i);
-		if (slots[s].used &&
-		    memcmp(slots[s].addr, addr, sizeof(slots[s].addr)))
-			continue;
-		memcpy(slots[s].addr, addr, sizeof(slots[s].addr));
-		slots[s].used = 1;
-		slots[s].va = *va;
+		memcpy(slot, addr, f->addr_size);
+		memcpy(slot + f->used_off, &one, sizeof(one));
+		memcpy(slot + f->va_off, va, sizeof(*va));
 		return 0;
 	}
 	return -ENOSPC;
@@ -78,60 +107,68 @@ int vip_table6_put(struct meridian_vip_addr_slot6 *slots, const __u32 addr[4],
 /*
  * The entries after a freed slot, up to the next empty one, may have
  * probed past it: take each out and put it back, which finds the first
- * free slot of its own run again.
+ * free slot of its own run again (it fitted before, so it fits now).
  */
-static void rehome4(struct meridian_vip_addr_slot4 *slots, uint32_t freed)
+static void rehome(const struct family *f, void *slots, uint32_t freed)
 {
-	struct meridian_vip_addr_slot4 moved;
-	uint32_t i, s;
+	uint8_t moved[sizeof(struct meridian_vip_addr_slot6)], *slot;
+	struct meridian_vip_addr va;
+	uint32_t i;
 
 	for (i = 1; i < MERIDIAN_VIP_ADDR_SLOTS; i++) {
-		s = probe_slot(freed, i);
-		if (!slots[s].used)
+		slot = slot_at(f, slots, freed + i);
+		if (!slot_used(f, slot))
 			return;
-		moved = slots[s];
-		memset(&slots[s], 0, sizeof(slots[s]));
-		/* It fitted before, with this slot or an earlier one free. */
-		vip_table4_put(slots, moved.addr, &moved.va);
+		memcpy(moved, slot, f->slot_size);
+		memset(slot, 0, f->slot_size);
+		memcpy(&va, moved + f->va_off, sizeof(va));
+		put(f, slots, moved, &va);
 	}
 }
 
-static void rehome6(struct meridian_vip_addr_slot6 *slots, uint32_t freed)
+static int remove_addr(const struct family *f, void *slots, const void *addr)
 {
-	struct meridian_vip_addr_slot6 moved;
-	uint32_t i, s;
+	int s = find(f, slots, addr);
 
-	for (i = 1; i < MERIDIAN_VIP_ADDR_SLOTS; i++) {
-		s = probe_slot(freed, i);
-		if (!slots[s].used)
-			return;
-		moved = slots[s];
-		memset(&slots[s], 0, sizeof(slots[s]));
-		vip_table6_put(slots, moved.addr, &moved.va);
-	}
+	if (s < 0)
+		return s;
+	memset(slot_at(f, slots, (uint32_t)s), 0, f->slot_size);
+	rehome(f, slots, (uint32_t)s);
+	return 0;
+}
+
+int vip_table4_find(const struct meridian_vip_addr_slot4 *slots, __u32 addr)
+{
+	return find(&fam4, slots, &addr);
+}
+
+int vip_table6_find(const struct meridian_vip_addr_slot6 *slots,
+		    const __u32 addr[4])
+{
+	return find(&fam6, slots, addr);
+}
+
+int vip_table4_put(struct meridian_vip_addr_slot4 *slots, __u32 addr,
+		   const struct meridian_vip_addr *va)
+{
+	return put(&fam4, slots, &addr, va);
+}
+
+int vip_table6_put(struct meridian_vip_addr_slot6 *slots, const __u32 addr[4],
+		   const struct meridian_vip_addr *va)
+{
+	return put(&fam6, slots, addr, va);
 }
 
 int vip_table4_remove(struct meridian_vip_addr_slot4 *slots, __u32 addr)
 {
-	int s = vip_table4_find(slots, addr);
-
-	if (s < 0)
-		return s;
-	memset(&slots[s], 0, sizeof(slots[s]));
-	rehome4(slots, (uint32_t)s);
-	return 0;
+	return remove_addr(&fam4, slots, &addr);
 }
 
 int vip_table6_remove(struct meridian_vip_addr_slot6 *slots,
 		      const __u32 addr[4])
 {
-	int s = vip_table6_find(slots, addr);
-
-	if (s < 0)
-		return s;
-	memset(&slots[s], 0, sizeof(slots[s]));
-	rehome6(slots, (uint32_t)s);
-	return 0;
+	return remove_addr(&fam6, slots, addr);
 }
 
 int vip_table4_build(struct meridian_vip_addr_slot4 *slots,
@@ -142,7 +179,7 @@ int vip_table4_build(struct meridian_vip_addr_slot4 *slots,
 
 	memset(slots, 0, MERIDIAN_VIP_ADDR_SLOTS * sizeof(*slots));
 	for (i = 0; i < n; i++) {
-		err = vip_table4_put(slots, e[i].key, &e[i].val);
+		err = put(&fam4, slots, &e[i].key, &e[i].val);
 		if (err)
 			return err;
 	}
@@ -157,7 +194,7 @@ int vip_table6_build(struct meridian_vip_addr_slot6 *slots,
 
 	memset(slots, 0, MERIDIAN_VIP_ADDR_SLOTS * sizeof(*slots));
 	for (i = 0; i < n; i++) {
-		err = vip_table6_put(slots, e[i].key.addr, &e[i].val);
+		err = put(&fam6, slots, e[i].key.addr, &e[i].val);
 		if (err)
 			return err;
 	}
