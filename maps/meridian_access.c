@@ -752,8 +752,15 @@ struct vat {
 	const char *outer; /* map name, for messages */
 	const char *inner; /* name of the inner maps created here */
 	size_t slot_size;
+	size_t addr_size; /* the address opens the slot */
 	size_t used_off; /* offset of the slot's used field */
+	size_t va_off;
+	/* -EINVAL (logged) unless slot i of the image is sound. */
+	int (*check)(const void *slots, __u32 i);
 };
+
+static int check_slot4(const void *slots, __u32 i);
+static int check_slot6(const void *slots, __u32 i);
 
 static struct vat vat4(const struct meridian_maps *m)
 {
@@ -762,7 +769,10 @@ static struct vat vat4(const struct meridian_maps *m)
 		.outer = MERIDIAN_MAP_VIP_ADDRS4,
 		.inner = VIP_ADDR_INNER_NAME4,
 		.slot_size = sizeof(struct meridian_vip_addr_slot4),
+		.addr_size = sizeof(__u32),
 		.used_off = offsetof(struct meridian_vip_addr_slot4, used),
+		.va_off = offsetof(struct meridian_vip_addr_slot4, va),
+		.check = check_slot4,
 	};
 }
 
@@ -773,7 +783,10 @@ static struct vat vat6(const struct meridian_maps *m)
 		.outer = MERIDIAN_MAP_VIP_ADDRS6,
 		.inner = VIP_ADDR_INNER_NAME6,
 		.slot_size = sizeof(struct meridian_vip_addr_slot6),
+		.addr_size = sizeof(__u32[4]),
 		.used_off = offsetof(struct meridian_vip_addr_slot6, used),
+		.va_off = offsetof(struct meridian_vip_addr_slot6, va),
+		.check = check_slot6,
 	};
 }
 
@@ -946,8 +959,9 @@ static int vat_swap(const struct vat *t, const void *slots)
  * An image whose entries the data plane could not find, or with ids out
  * of range, is refused whole.
  */
-static int check_slot4(const struct meridian_vip_addr_slot4 *slots, __u32 i)
+static int check_slot4(const void *image, __u32 i)
 {
+	const struct meridian_vip_addr_slot4 *slots = image;
 	char desc[64];
 
 	vip_addr_desc(AF_INET, &slots[i].addr, desc, sizeof(desc));
@@ -958,8 +972,9 @@ static int check_slot4(const struct meridian_vip_addr_slot4 *slots, __u32 i)
 	return check_vip_addr(&slots[i].va, desc);
 }
 
-static int check_slot6(const struct meridian_vip_addr_slot6 *slots, __u32 i)
+static int check_slot6(const void *image, __u32 i)
 {
+	const struct meridian_vip_addr_slot6 *slots = image;
 	char desc[80];
 
 	vip_addr_desc(AF_INET6, slots[i].addr, desc, sizeof(desc));
@@ -986,96 +1001,82 @@ int meridian_vip_addrs6_read(const struct meridian_maps *m,
 	return vat_read(&t, slots);
 }
 
-int meridian_vip_addrs4_swap(const struct meridian_maps *m,
-			     const struct meridian_vip_addr_slot4 *slots)
+/* The whole image is checked before anything is written. */
+static int vat_check_swap(const struct vat *t, const void *slots)
 {
-	struct vat t = vat4(m);
 	__u32 i;
 	int err;
 
 	for (i = 0; i < MERIDIAN_VIP_ADDR_SLOTS; i++) {
-		if (!slots[i].used)
+		if (!vat_slot_used(t, slots, i))
 			continue;
-		err = check_slot4(slots, i);
+		err = t->check(slots, i);
 		if (err)
 			return err;
 	}
-	return vat_swap(&t, slots);
+	return vat_swap(t, slots);
+}
+
+int meridian_vip_addrs4_swap(const struct meridian_maps *m,
+			     const struct meridian_vip_addr_slot4 *slots)
+{
+	struct vat t = vat4(m);
+
+	return vat_check_swap(&t, slots);
 }
 
 int meridian_vip_addrs6_swap(const struct meridian_maps *m,
 			     const struct meridian_vip_addr_slot6 *slots)
 {
 	struct vat t = vat6(m);
-	__u32 i;
-	int err;
 
-	for (i = 0; i < MERIDIAN_VIP_ADDR_SLOTS; i++) {
-		if (!slots[i].used)
-			continue;
-		err = check_slot6(slots, i);
-		if (err)
-			return err;
-	}
-	return vat_swap(&t, slots);
+	return vat_check_swap(&t, slots);
 }
 
 /* Up to MERIDIAN_VIP_ADDR_PROBES slots from the address's home. */
-int meridian_vip_addr4_get(const struct meridian_maps *m, __u32 addr,
-			   struct meridian_vip_addr *va)
+static int vat_get(const struct vat *t, const void *addr, __u32 home,
+		   struct meridian_vip_addr *va)
 {
-	__u32 home = meridian_vip_addr_home4(addr), i, k;
-	struct meridian_vip_addr_slot4 slot;
-	struct vat t = vat4(m);
+	uint8_t slot[sizeof(struct meridian_vip_addr_slot6)];
 	int fd, err = -ENOENT;
+	__u32 i, k;
 
-	fd = vat_open(&t);
+	fd = vat_open(t);
 	if (fd < 0)
 		return fd;
 	for (i = 0; i < MERIDIAN_VIP_ADDR_PROBES; i++) {
 		k = (home + i) & (MERIDIAN_VIP_ADDR_SLOTS - 1);
-		err = map_lookup(fd, t.outer, &k, &slot, "VIP-address slot");
-		if (err || !slot.used) {
-			err = err ? err : -ENOENT;
+		err = map_lookup(fd, t->outer, &k, slot, "VIP-address slot");
+		if (err)
 			break;
-		}
-		if (slot.addr == addr) {
-			*va = slot.va;
-			break;
-		}
 		err = -ENOENT;
+		if (!vat_slot_used(t, slot, 0))
+			break;
+		if (!memcmp(slot, addr, t->addr_size)) {
+			memcpy(va, slot + t->va_off, sizeof(*va));
+			err = 0;
+			break;
+		}
 	}
 	close(fd);
 	return err;
+}
+
+int meridian_vip_addr4_get(const struct meridian_maps *m, __u32 addr,
+			   struct meridian_vip_addr *va)
+{
+	struct vat t = vat4(m);
+
+	return vat_get(&t, &addr, meridian_vip_addr_home4(addr), va);
 }
 
 int meridian_vip_addr6_get(const struct meridian_maps *m,
 			   const struct meridian_vip_addr6_key *key,
 			   struct meridian_vip_addr *va)
 {
-	__u32 home = meridian_vip_addr_home6(key->addr), i, k;
-	struct meridian_vip_addr_slot6 slot;
 	struct vat t = vat6(m);
-	int fd, err = -ENOENT;
 
-	fd = vat_open(&t);
-	if (fd < 0)
-		return fd;
-	for (i = 0; i < MERIDIAN_VIP_ADDR_PROBES; i++) {
-		k = (home + i) & (MERIDIAN_VIP_ADDR_SLOTS - 1);
-		err = map_lookup(fd, t.outer, &k, &slot, "VIP-address slot");
-		if (err || !slot.used) {
-			err = err ? err : -ENOENT;
-			break;
-		}
-		if (!memcmp(slot.addr, key->addr, sizeof(slot.addr))) {
-			*va = slot.va;
-			break;
-		}
-		err = -ENOENT;
-	}
-	close(fd);
-	return err;
+	return vat_get(&t, key->addr, meridian_vip_addr_home6(key->addr), va);
 }
 
 static void *vat_image(const struct vat *t)
