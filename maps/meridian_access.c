@@ -1088,103 +1088,87 @@ static void *vat_image(const struct vat *t)
 	return slots;
 }
 
-/* Read, change with the pure table functions, swap back. */
-int meridian_vip_addr4_put(const struct meridian_maps *m, __u32 addr,
-			   const struct meridian_vip_addr *va)
+static bool vat_is4(const struct vat *t)
 {
-	struct meridian_vip_addr_slot4 *slots;
-	struct vat t = vat4(m);
-	char desc[64];
+	return t->addr_size == sizeof(__u32);
+}
+
+/* Puts va as addr's entry in the image, or takes it out (va NULL). */
+static int vat_image_edit(const struct vat *t, void *slots, const void *addr,
+			  const struct meridian_vip_addr *va)
+{
+	__u32 a4;
+
+	if (!vat_is4(t))
+		return va ? vip_table6_put(slots, addr, va) :
+			    vip_table6_remove(slots, addr);
+	memcpy(&a4, addr, sizeof(a4));
+	return va ? vip_table4_put(slots, a4, va) :
+		    vip_table4_remove(slots, a4);
+}
+
+/* Read, change with the pure table functions, swap back. */
+static int vat_edit(const struct vat *t, const void *addr,
+		    const struct meridian_vip_addr *va)
+{
+	char desc[80];
+	void *slots;
 	int err;
 
-	vip_addr_desc(AF_INET, &addr, desc, sizeof(desc));
-	err = check_vip_addr(va, desc);
-	if (err)
-		return err;
-	slots = vat_image(&t);
+	vip_addr_desc(vat_is4(t) ? AF_INET : AF_INET6, addr, desc,
+		      sizeof(desc));
+	if (va) {
+		err = check_vip_addr(va, desc);
+		if (err)
+			return err;
+	}
+	slots = vat_image(t);
 	if (!slots)
 		return -ENOMEM;
-	err = meridian_vip_addrs4_read(m, slots);
+	err = vat_read(t, slots);
 	if (err)
 		goto out;
-	err = vip_table4_put(slots, addr, va);
-	if (err) {
+	err = vat_image_edit(t, slots, addr, va);
+	if (err == -ENOSPC)
 		log_err("%s: no free slot within %u of its home", desc,
 			MERIDIAN_VIP_ADDR_PROBES);
-		goto out;
-	}
-	err = vat_swap(&t, slots);
+	if (!err)
+		err = vat_swap(t, slots);
 out:
 	free(slots);
 	return err;
+}
+
+int meridian_vip_addr4_put(const struct meridian_maps *m, __u32 addr,
+			   const struct meridian_vip_addr *va)
+{
+	struct vat t = vat4(m);
+
+	return vat_edit(&t, &addr, va);
 }
 
 int meridian_vip_addr6_put(const struct meridian_maps *m,
 			   const struct meridian_vip_addr6_key *key,
 			   const struct meridian_vip_addr *va)
 {
-	struct meridian_vip_addr_slot6 *slots;
 	struct vat t = vat6(m);
-	char desc[80];
-	int err;
 
-	vip_addr_desc(AF_INET6, key->addr, desc, sizeof(desc));
-	err = check_vip_addr(va, desc);
-	if (err)
-		return err;
-	slots = vat_image(&t);
-	if (!slots)
-		return -ENOMEM;
-	err = meridian_vip_addrs6_read(m, slots);
-	if (err)
-		goto out;
-	err = vip_table6_put(slots, key->addr, va);
-	if (err) {
-		log_err("%s: no free slot within %u of its home", desc,
-			MERIDIAN_VIP_ADDR_PROBES);
-		goto out;
-	}
-	err = vat_swap(&t, slots);
-out:
-	free(slots);
-	return err;
+	return vat_edit(&t, key->addr, va);
 }
 
 int meridian_vip_addr4_delete(const struct meridian_maps *m, __u32 addr)
 {
-	struct meridian_vip_addr_slot4 *slots;
 	struct vat t = vat4(m);
-	int err;
 
-	slots = vat_image(&t);
-	if (!slots)
-		return -ENOMEM;
-	err = meridian_vip_addrs4_read(m, slots);
-	if (!err)
-		err = vip_table4_remove(slots, addr);
-	if (!err)
-		err = vat_swap(&t, slots);
-	free(slots);
-	return err;
+	return vat_edit(&t, &addr, NULL);
 }
 
 int meridian_vip_addr6_delete(const struct meridian_maps *m,
 			      const struct meridian_vip_addr6_key *key)
 {
-	struct meridian_vip_addr_slot6 *slots;
 	struct vat t = vat6(m);
-	int err;
 
-	slots = vat_image(&t);
-	if (!slots)
-		return -ENOMEM;
-	err = meridian_vip_addrs6_read(m, slots);
-	if (!err)
-		err = vip_table6_remove(slots, key->addr);
-	if (!err)
-		err = vat_swap(&t, slots);
-	free(slots);
-	return err;
+	return vat_edit(&t, key->addr, NULL);
 }
 
 static int vip_addr_get(const struct meridian_maps *m,
