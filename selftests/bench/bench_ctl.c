@@ -992,19 +992,6 @@ static int run_cmd(const char *fmt, ...)
 	return 0;
 }
 
-/* Like meridiand: every backend may hold a socket. */
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
-		return;
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl))
-		log_warn("cannot raise the open file limit: %s",
-			 strerror(errno));
-}
-
 /*
  * A bound only (the listener goes with us): an idle baseline, the prober
  * with its warm-up, and the floor's runs with theirs, each at its bound.
@@ -1224,7 +1211,7 @@ out:
 
 static int probe_run(double seconds)
 {
-	raise_fd_limit();
+	prober_raise_fd_limit();
 	return probe_run_lo(seconds) ?: probe_run_veth(seconds);
 }
 

@@ -1268,3 +1268,15 @@ void prober_get_stats(const struct prober *p, struct prober_stats *st)
 	st->max_inflight = p->max_inflight;
 	st->targets = p->n;
 }
+
+void prober_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		log_warn("cannot raise the open file limit: %s",
+			 strerror(errno));
+}

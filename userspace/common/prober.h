@@ -106,6 +106,13 @@ int prober_update(struct prober *p, const struct probe_target *t, uint32_t n);
 void prober_destroy(struct prober *p);
 
 /*
+ * Every TCP target keeps a socket between probes (and meridiand's batched
+ * table swaps hold descriptors too): the soft open-file limit goes up to
+ * the hard one. A failure is logged and left at that.
+ */
+void prober_raise_fd_limit(void);
+
+/*
  * 0 restores the default (recomputed from RLIMIT_NOFILE now, so call it
  * after raising the limit). Lowering it cancels nothing in flight.
  */

@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "prober.h"
 
 #define DEFAULT_CONFIG "/etc/meridian/meridian.yaml"
 
@@ -43,19 +43,6 @@ static int check_config(const char *path)
 	       m.n_regions, m.n_backends, m.n_classes, m.n_vips);
 	model_free(&m);
 	return 0;
-}
-
-/* Probes and batched table swaps each hold a descriptor. */
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
-		return;
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl))
-		log_warn("cannot raise the open file limit: %s",
-			 strerror(errno));
 }
 
 int main(int argc, char **argv)
@@ -107,7 +94,7 @@ int main(int argc, char **argv)
 	}
 	if (check)
 		return check_config(config);
-	raise_fd_limit();
+	prober_raise_fd_limit();
 	err = daemon_init(&d, config);
 	if (!err)
 		err = daemon_run(&d);
