@@ -95,6 +95,31 @@ struct {
 	__type(value, struct meridian_flow);
 } blk_flows_new SEC(".maps");
 
+/*
+ * Shaped like meridian_flows, for a new flow's unavoidable memory access:
+ * its set is random in the table and its lines were not touched lately.
+ * One for reads, one for claims, so neither warms the other's lines.
+ */
+struct blk_cold_map {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MERIDIAN_FLOW_SETS);
+	__type(key, __u32);
+	__type(value, struct meridian_flow_set);
+};
+
+struct blk_cold_map blk_cold SEC(".maps");
+struct blk_cold_map blk_cold_claims SEC(".maps");
+
+/* The same sets, few enough to stay in the caches. */
+#define BLK_WARM_SETS 64
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BLK_WARM_SETS);
+	__type(key, __u32);
+	__type(value, struct meridian_flow_set);
+} blk_warm SEC(".maps");
+
 /* The per-CPU counting of one steered packet: four slots. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -368,6 +393,106 @@ int blk_ktime(struct xdp_md *ctx)
 	if (blk_parse(ctx, &p))
 		return XDP_DROP;
 	return bpf_ktime_get_ns() ? XDP_PASS : XDP_DROP;
+}
+
+/*
+ * The cold-line blocks take their set from the frame's source address,
+ * which userspace steps through a permutation of the sets; tag[0] of every
+ * set holds its own index, so a pass proves the read was of that set.
+ */
+static __always_inline int blk_line(void *map, __u32 mask, struct xdp_md *ctx)
+{
+	struct meridian_flow_set *set;
+	struct blk_pkt p;
+	__u32 idx;
+
+	if (blk_parse(ctx, &p))
+		return XDP_DROP;
+	idx = bpf_ntohl(p.iph->saddr) & mask;
+	set = bpf_map_lookup_elem(map, &idx);
+	if (!set)
+		return XDP_DROP;
+	return (__u32)flow_tag_load(&set->tag[0]) == idx ? XDP_PASS : XDP_DROP;
+}
+
+/* One 8-byte read at a random set of a table shaped like meridian_flows. */
+SEC("xdp")
+int blk_cold_line(struct xdp_md *ctx)
+{
+	return blk_line(&blk_cold, MERIDIAN_FLOW_SETS - 1, ctx);
+}
+
+/* The same read, the same instructions, in a table the caches hold. */
+SEC("xdp")
+int blk_warm_line(struct xdp_md *ctx)
+{
+	return blk_line(&blk_warm, BLK_WARM_SETS - 1, ctx);
+}
+
+/*
+ * What an insert must do at the least: read the set's tags, pick a way
+ * from them (so the write waits for the read, as a victim choice does),
+ * write the way, its stamp and its tag; with cas, claim the tag first with
+ * a compare-and-swap, as flow_write does. The new tag keeps the set's
+ * index in its low half and a new generation, which moves the next pick.
+ */
+static __always_inline int blk_claim(void *map, __u32 mask, int cas,
+				     struct xdp_md *ctx)
+{
+	struct meridian_flow_key k __attribute__((aligned(8)));
+	struct meridian_flow_set *set;
+	struct meridian_flow_way *w;
+	__u64 old, t[MERIDIAN_FLOW_WAYS];
+	struct blk_pkt p;
+	__u32 idx, way;
+	int i;
+
+	if (blk_parse(ctx, &p))
+		return XDP_DROP;
+	blk_flow_key(&p, &k);
+	idx = bpf_ntohl(p.iph->saddr) & mask;
+	set = bpf_map_lookup_elem(map, &idx);
+	if (!set)
+		return XDP_DROP;
+#pragma unroll
+	for (i = 0; i < MERIDIAN_FLOW_WAYS; i++)
+		t[i] = flow_tag_load(&set->tag[i]);
+	old = t[0] ^ t[1] ^ t[2] ^ t[3];
+	way = FLOW_WAY(old >> MERIDIAN_FLOW_TAG_GEN_SHIFT);
+	old = flow_tag_load(&set->tag[way]);
+	if (cas && __sync_val_compare_and_swap(&set->tag[way], old,
+					       old | MERIDIAN_FLOW_TAG_BUSY) !=
+			   old)
+		return XDP_DROP;
+	w = &set->way[way];
+	__builtin_memcpy(&w->key, &k, sizeof(w->key));
+	w->backend = 1;
+	set->stamp[way] = 0;
+	flow_barrier();
+	*(volatile __u64 *)&set->tag[way] =
+		((old >> MERIDIAN_FLOW_TAG_GEN_SHIFT) + 1)
+			<< MERIDIAN_FLOW_TAG_GEN_SHIFT |
+		MERIDIAN_FLOW_TAG_VALID | idx;
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int blk_cold_claim(struct xdp_md *ctx)
+{
+	return blk_claim(&blk_cold_claims, MERIDIAN_FLOW_SETS - 1, 0, ctx);
+}
+
+SEC("xdp")
+int blk_cold_claim_cas(struct xdp_md *ctx)
+{
+	return blk_claim(&blk_cold_claims, MERIDIAN_FLOW_SETS - 1, 1, ctx);
+}
+
+/* The claim with its compare-and-swap where the line is cached. */
+SEC("xdp")
+int blk_warm_claim_cas(struct xdp_md *ctx)
+{
+	return blk_claim(&blk_warm, BLK_WARM_SETS - 1, 1, ctx);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -9,6 +9,12 @@
  * alternated call by call with the floor (bpf/xdp_pass.bpf.o), and the
  * edge's own flow cache hit measured in the same rounds for comparison.
  *
+ * And the memory floor of a new flow: one read at a random set of a table
+ * shaped like the flow cache (its set is random, its line cold), the
+ * least an insert writes there, and the same on a table the caches hold,
+ * with the same instructions. Userspace steps the frame's source address
+ * through a permutation of the sets, so a cold set is read once per run.
+ *
  * The test-run clock may tick in steps (10 ns here), so a block's own cost
  * is taken from means (of the samples up to p99), which resolve below the
  * step: mean(block) - mean(blk_base), where blk_base is the parsing and
@@ -49,6 +55,11 @@ enum blk_id {
 	B_INSERT,
 	B_LRU,
 	B_LRU_INSERT,
+	B_COLD_LINE,
+	B_WARM_LINE,
+	B_COLD_CLAIM,
+	B_COLD_CAS,
+	B_WARM_CAS,
 	B_EDGE,
 	B_MAX,
 };
@@ -98,9 +109,36 @@ static struct block blocks[B_MAX] = {
 	[B_LRU_INSERT] = { "blk_flow_insert",
 			   "former: LRU insert, this CPU's share full: evicts",
 			   .want = XDP_PASS },
+	[B_COLD_LINE] = { "blk_cold_line",
+			  "one 8-byte read, random set of a flow-cache-shaped "
+			  "table",
+			  .want = XDP_PASS },
+	[B_WARM_LINE] = { "blk_warm_line",
+			  "the same read, the same code, 64-set table (warm)",
+			  .want = XDP_PASS },
+	[B_COLD_CLAIM] = { "blk_cold_claim",
+			   "new flow's least: read the tags, write way, stamp, "
+			   "tag; cold",
+			   .want = XDP_PASS },
+	[B_COLD_CAS] = { "blk_cold_claim_cas",
+			 "the same, the tag claimed by compare-and-swap; cold",
+			 .want = XDP_PASS },
+	[B_WARM_CAS] = { "blk_warm_claim_cas",
+			 "the same with compare-and-swap, 64-set table (warm)",
+			 .want = XDP_PASS },
 	[B_EDGE] = { "meridian_edge",
 		     "the edge, flow cache hit IPv4 TCP (all of it)",
 		     .want = XDP_TX },
+};
+
+/*
+ * A cold table's walk: through the permutation of its sets, from a cursor;
+ * the sets read since the fill, to count any read twice.
+ */
+struct cold_walk {
+	uint32_t next;
+	uint32_t calls, revisits;
+	uint8_t seen[MERIDIAN_FLOW_SETS];
 };
 
 struct bench {
@@ -108,11 +146,17 @@ struct bench {
 	struct bpf_object *obj, *floor_obj;
 	int floor_fd, cpu;
 	unsigned int rounds;
-	struct pkt frame, new_frame;
+	struct pkt frame, new_frame, cold_frame;
 	uint32_t next_new;
 	uint32_t lru_share; /* the former LRU's share of this CPU */
 	uint32_t floor_wrong;
+	uint16_t perm[MERIDIAN_FLOW_SETS]; /* the sets in a random order */
+	struct cold_walk line, claim, warm;
+	uint32_t warm_last, warm_same; /* the warm index must change too */
+	uint32_t claims_seen; /* sets whose tags the claims changed */
 };
+
+#define WARM_SETS 64 /* blk_warm's entries */
 
 static struct tr_result res;
 
@@ -127,6 +171,122 @@ static int new_flow(struct bench *b)
 	pkt_ipv4_fix_csum(b->new_frame.data + FRAME_IP4);
 	return pkt_l4_fix_csum(b->new_frame.data + FRAME_IP4,
 			       b->new_frame.len - FRAME_IP4);
+}
+
+/* xorshift32: the fill's and the permutation's numbers, reproducible. */
+static uint32_t next_rand(uint32_t *state)
+{
+	uint32_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*state = x;
+	return x;
+}
+
+static void make_perm(struct bench *b)
+{
+	uint32_t state = 0x2545f491u, i, j;
+	uint16_t t;
+
+	for (i = 0; i < MERIDIAN_FLOW_SETS; i++)
+		b->perm[i] = (uint16_t)i;
+	for (i = MERIDIAN_FLOW_SETS - 1; i > 0; i--) {
+		j = next_rand(&state) % (i + 1);
+		t = b->perm[i];
+		b->perm[i] = b->perm[j];
+		b->perm[j] = t;
+	}
+}
+
+/* A set's tags at the fill: its index, valid, generations that vary. */
+static uint64_t fill_tag(uint32_t idx, int way)
+{
+	uint32_t state = (idx + 1) * 0x9e3779b1u + (uint32_t)way;
+
+	return (uint64_t)(next_rand(&state) & 0xffff)
+		       << MERIDIAN_FLOW_TAG_GEN_SHIFT |
+	       MERIDIAN_FLOW_TAG_VALID | idx;
+}
+
+static void fill_set(struct meridian_flow_set *set, uint32_t idx)
+{
+	int w;
+
+	memset(set, 0, sizeof(*set));
+	for (w = 0; w < MERIDIAN_FLOW_WAYS; w++) {
+		set->tag[w] = fill_tag(idx, w);
+		set->stamp[w] = idx;
+		set->way[w].backend = 1;
+	}
+}
+
+/* Every set written once, so its pages exist and nothing faults later. */
+static int fill_cold(struct bench *b, const char *name, uint32_t sets)
+{
+	int fd = tr_map_fd(b->obj, name), err = 0;
+	struct meridian_flow_set set;
+	uint32_t i;
+
+	if (fd < 0)
+		return fd;
+	for (i = 0; !err && i < sets; i++) {
+		fill_set(&set, i);
+		err = bpf_map_update_elem(fd, &i, &set, BPF_ANY);
+	}
+	if (err)
+		log_err("filling %s at set %u: %s", name, i - 1,
+			strerror(-err));
+	return err;
+}
+
+/* The sets whose tags differ from the fill: each one a claim landed. */
+static int count_claimed(struct bench *b, const char *name, uint32_t *n)
+{
+	int fd = tr_map_fd(b->obj, name), err = 0, w;
+	struct meridian_flow_set set;
+	uint32_t i;
+
+	if (fd < 0)
+		return fd;
+	*n = 0;
+	for (i = 0; !err && i < MERIDIAN_FLOW_SETS; i++) {
+		err = bpf_map_lookup_elem(fd, &i, &set);
+		for (w = 0; !err && w < MERIDIAN_FLOW_WAYS; w++)
+			if (set.tag[w] != fill_tag(i, w)) {
+				++*n;
+				break;
+			}
+	}
+	if (err)
+		log_err("reading %s: %s", name, strerror(-err));
+	return err;
+}
+
+/*
+ * The cold frame's source address names the next set of the walk: through
+ * the permutation in a cold table, round the few sets of the warm one.
+ */
+static int cold_step(struct bench *b, struct cold_walk *c, uint32_t mask)
+{
+	uint32_t idx = c == &b->warm ?
+			       c->next++ & mask :
+			       b->perm[c->next++ % MERIDIAN_FLOW_SETS] & mask;
+	uint32_t src = htonl(NEW_NET | idx);
+
+	c->calls++;
+	if (c == &b->warm) {
+		b->warm_same += c->calls > 1 && idx == b->warm_last;
+		b->warm_last = idx;
+	} else {
+		c->revisits += c->seen[idx];
+		c->seen[idx] = 1;
+	}
+	memcpy(b->cold_frame.data + FRAME_IP4 + 12, &src, 4);
+	pkt_ipv4_fix_csum(b->cold_frame.data + FRAME_IP4);
+	return pkt_l4_fix_csum(b->cold_frame.data + FRAME_IP4,
+			       b->cold_frame.len - FRAME_IP4);
 }
 
 static int map_put(struct bench *b, const char *name, const void *k,
@@ -217,7 +377,13 @@ static int setup(struct bench *b)
 			0) ?:
 	      fx_simple(&b->new_frame, FX_CLIENT4, VIP4, IPPROTO_TCP, 1024, 80,
 			0);
-	return err ?: fill_maps(b);
+	err = err ?: fx_simple(&b->cold_frame, FX_CLIENT4, VIP4, IPPROTO_TCP,
+			       1024, 80, 0);
+	make_perm(b);
+	return err ?: fill_maps(b) ?:
+	       fill_cold(b, "blk_cold", MERIDIAN_FLOW_SETS) ?:
+	       fill_cold(b, "blk_cold_claims", MERIDIAN_FLOW_SETS) ?:
+	       fill_cold(b, "blk_warm", WARM_SETS);
 }
 
 static int run_one(int fd, const struct pkt *frame, double *ns,
@@ -261,6 +427,18 @@ static int run_pair(struct bench *b, struct block *k, bool block_first)
 	if (k == &blocks[B_INSERT] || k == &blocks[B_LRU_INSERT]) {
 		err = new_flow(b);
 		frame = &b->new_frame;
+		if (err)
+			return err;
+	}
+	if (k == &blocks[B_COLD_LINE] || k == &blocks[B_WARM_LINE] ||
+	    k == &blocks[B_COLD_CLAIM] || k == &blocks[B_COLD_CAS] ||
+	    k == &blocks[B_WARM_CAS]) {
+		err = k == &blocks[B_COLD_LINE] ?
+			      cold_step(b, &b->line, MERIDIAN_FLOW_SETS - 1) :
+		      k == &blocks[B_COLD_CLAIM] || k == &blocks[B_COLD_CAS] ?
+			      cold_step(b, &b->claim, MERIDIAN_FLOW_SETS - 1) :
+			      cold_step(b, &b->warm, WARM_SETS - 1);
+		frame = &b->cold_frame;
 		if (err)
 			return err;
 	}
@@ -311,6 +489,12 @@ static void summarize(double *v, size_t n, struct summary *s)
 	s->mean = sum / (double)top;
 }
 
+/* Claims that landed: one per distinct set the walk gave them. */
+static bool claims_landed(const struct bench *b)
+{
+	return b->claims_seen == b->claim.calls - b->claim.revisits;
+}
+
 static bool valid(const struct bench *b)
 {
 	int i;
@@ -318,7 +502,56 @@ static bool valid(const struct bench *b)
 	for (i = 0; i < B_MAX; i++)
 		if (blocks[i].wrong)
 			return false;
-	return !b->floor_wrong;
+	return !b->floor_wrong && !b->warm_same && claims_landed(b);
+}
+
+static double table_mib(void)
+{
+	return (double)sizeof(struct meridian_flow_set) * MERIDIAN_FLOW_SETS /
+	       (1024.0 * 1024.0);
+}
+
+static double mean_of(int i)
+{
+	struct summary s;
+
+	summarize(blocks[i].ns, blocks[i].n, &s);
+	return s.mean;
+}
+
+/* The new flow's floor: the harness, a cache hit's work, the cold line. */
+static void report_cold(FILE *f, const struct bench *b, double floor,
+			double hit)
+{
+	double base = mean_of(B_BASE), line = mean_of(B_COLD_LINE) - base;
+	double warm = mean_of(B_WARM_LINE) - base;
+	double claim = mean_of(B_COLD_CAS) - base;
+
+	fprintf(f, "\na new flow's memory: its set is random in the flow "
+		   "cache (%u sets x %zu bytes,\n"
+		   "  %.1f MiB). One cold line costs %.1f ns, the same read "
+		   "on a warm table %.1f ns:\n"
+		   "  %.1f ns is the cache miss. The least an insert does "
+		   "there (tags read, way,\n"
+		   "  stamp and tag written): %.1f ns with a plain store, %.1f "
+		   "ns with the\n"
+		   "  compare-and-swap (warm: %.1f ns).\n",
+		MERIDIAN_FLOW_SETS, sizeof(struct meridian_flow_set),
+		table_mib(), line, warm, line - warm,
+		mean_of(B_COLD_CLAIM) - base, claim,
+		mean_of(B_WARM_CAS) - base);
+	fprintf(f, "  A new flow at least: floor %.1f + cache hit's work %.1f "
+		   "+ cold line %.1f\n"
+		   "  = %.1f ns = %.2fx the floor; with the claim instead of "
+		   "the line %.1f ns = %.2fx.\n",
+		floor, hit, line, floor + hit + line,
+		(floor + hit + line) / floor, floor + hit + claim,
+		(floor + hit + claim) / floor);
+	fprintf(f, "  walk: %u cold reads, %u cold claims, sets read twice "
+		   "%u / %u; claims found\n"
+		   "  in the table %u; warm index repeated %u\n",
+		b->line.calls, b->claim.calls, b->line.revisits,
+		b->claim.revisits, b->claims_seen, b->warm_same);
 }
 
 static int report(FILE *f, void *arg)
@@ -373,12 +606,14 @@ static int report(FILE *f, void *arg)
 		   "  Its prefilter and flow cache lookups alone: %.1f ns.\n",
 		parts, st[B_EDGE].mean - floor_all.mean,
 		st[B_TABLE].mean + st[B_FLOW].mean - 2 * st[B_BASE].mean);
+	report_cold(f, b, floor_all.mean, st[B_EDGE].mean - floor_all.mean);
 	fprintf(f, "checks:   %s: wrong verdicts:",
 		valid(b) ? "ok" : "INVALID");
 	for (i = 0; i < B_MAX; i++)
 		if (blocks[i].wrong)
 			fprintf(f, " %s %u", blocks[i].prog, blocks[i].wrong);
-	fprintf(f, " floor %u\n", b->floor_wrong);
+	fprintf(f, " floor %u; claims %s\n", b->floor_wrong,
+		claims_landed(b) ? "landed" : "MISSING");
 	return 0;
 }
 
@@ -412,6 +647,15 @@ static int write_summary(const char *path)
 	fprintf(f, "data plane: new flow stored, evicting: flow cache / "
 		   "former LRU|%.0f / %.0f ns|-|-\n",
 		own_cost(B_INSERT), own_cost(B_LRU_INSERT));
+	fprintf(f, "data plane: one cold line of a %.1f MiB table (a new "
+		   "flow's set)|%.0f ns|-|-\n",
+		table_mib(), own_cost(B_COLD_LINE));
+	fprintf(f, "data plane: the same line, 64-set warm table|%.0f "
+		   "ns|-|-\n",
+		own_cost(B_WARM_LINE));
+	fprintf(f, "data plane: a new flow's least write to a cold set, store "
+		   "/ compare-and-swap|%.0f / %.0f ns|-|-\n",
+		own_cost(B_COLD_CLAIM), own_cost(B_COLD_CAS));
 	fclose(f);
 	return 0;
 }
@@ -467,7 +711,8 @@ int main(int argc, char **argv)
 		return 1;
 	b.lru_share = MERIDIAN_FLOW_ENTRIES /
 		      (uint32_t)libbpf_num_possible_cpus();
-	err = setup(&b) ?: warm_up(&b) ?: run_rounds(&b);
+	err = setup(&b) ?: warm_up(&b) ?: run_rounds(&b) ?:
+	      count_claimed(&b, "blk_cold_claims", &b.claims_seen);
 	if (!err)
 		err = bench_write_report(report, &b, out) ?: write_summary(sum);
 	teardown(&b);
