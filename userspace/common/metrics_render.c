@@ -251,17 +251,17 @@ static void global_counters(FILE *out, const struct meridian_counters *c)
 		uint64_t value;
 	} list[] = {
 		{ "meridian_lru_hits_total",
-		  "Packets whose flow was found in the LRU flow table.",
+		  "Packets whose flow was found in the flow cache.",
 		  c->lru_hit },
 		{ "meridian_lru_misses_total",
-		  "Packets whose flow was not in the LRU flow table.",
+		  "Packets whose flow was not in the flow cache.",
 		  c->lru_miss },
 		{ "meridian_lru_repicks_total",
-		  "LRU hits on a backend that is down: the flow was picked "
-		  "again.",
+		  "Flow cache hits on a backend that is down: the flow was "
+		  "picked again.",
 		  c->lru_repick },
 		{ "meridian_lru_flood_skips_total",
-		  "New flows the flood guard kept out of the LRU flow table.",
+		  "New flows the flood guard kept out of the flow cache.",
 		  c->lru_skip },
 		{ "meridian_icmp_too_big_sent_total",
 		  "Fragmentation-needed and packet-too-big answers sent to "
