@@ -438,7 +438,7 @@ static __always_inline int choose_backend(struct steer *s,
 		if (s->backend && s->backend->up) {
 			COUNT(s->cnt, lru_hit);
 			s->flow.backend = id;
-			flow_touch(set, way, now);
+			flow_touch(set, way, tag, now);
 			return MERIDIAN_DROP_MAX;
 		}
 		COUNT(s->cnt, lru_repick);

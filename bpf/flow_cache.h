@@ -39,10 +39,16 @@
 
 #define flow_barrier() asm volatile("" ::: "memory")
 
-/* Jiffies since the stamp, its hit bit aside (it may exceed now by one). */
+/*
+ * Jiffies since the stamp, its hit bit aside. Another CPU may have stamped
+ * after the next tick, a jiffy past our now: that is age 0, not a wrap to
+ * the oldest (which would evict the freshest way).
+ */
 static __always_inline __u32 flow_age(__u32 now, __u32 stamp)
 {
-	return (now | FLOW_STAMP_HIT) - (stamp | FLOW_STAMP_HIT);
+	__s32 d = (__s32)((now | FLOW_STAMP_HIT) - (stamp | FLOW_STAMP_HIT));
+
+	return d > 0 ? (__u32)d : 0;
 }
 
 static __always_inline __u64 flow_tag_load(const __u64 *tag)
@@ -153,14 +159,20 @@ static __always_inline int flow_write(struct meridian_flow_set *set, int way,
 	return 0;
 }
 
-/* A hit: marked as such at once, its stamp moved on now and then. */
+/*
+ * A hit: marked as such at once, its stamp moved on now and then; only
+ * while the way still holds the flow found (tag), so a flow another CPU
+ * just put there is not marked as one that sent a second packet.
+ */
 static __always_inline void flow_touch(struct meridian_flow_set *set, int way,
-				       __u32 now)
+				       __u64 tag, __u32 now)
 {
 	__u32 *stamp = &set->stamp[FLOW_WAY(way)];
 	__u32 old = *stamp;
 
-	if (!(old & FLOW_STAMP_HIT) || flow_age(now, old) >= FLOW_STAMP_JIFFIES)
+	if (old & FLOW_STAMP_HIT && flow_age(now, old) < FLOW_STAMP_JIFFIES)
+		return;
+	if (flow_tag_load(&set->tag[FLOW_WAY(way)]) == tag)
 		*stamp = now | FLOW_STAMP_HIT;
 }
 

@@ -1311,25 +1311,46 @@ static int flow_set_read(const struct meridian_maps *m,
 	return err;
 }
 
+#define FLOW_READ_TRIES 8
+
+/*
+ * The copy is not atomic: a way counts only if a second read of the set
+ * shows the same tag (no write in between), as the data plane checks.
+ */
 int meridian_flow_lookup(const struct meridian_maps *m,
 			 const struct meridian_flow_key *key,
 			 struct meridian_flow *flow)
 {
-	struct meridian_flow_set set;
+	struct meridian_flow_set set, again;
+	int w, err, tries;
 	__u32 hash, idx;
-	int w, err;
 
-	err = flow_set_read(m, key, &set, &hash, &idx);
-	if (err)
-		return err;
-	for (w = 0; w < MERIDIAN_FLOW_WAYS; w++) {
-		if (!flow_way_holds(&set, w, key, hash))
+	for (tries = 0; tries < FLOW_READ_TRIES; tries++) {
+		err = flow_set_read(m, key, &set, &hash, &idx) ?:
+		      flow_set_read(m, key, &again, &hash, &idx);
+		if (err)
+			return err;
+		for (w = 0; w < MERIDIAN_FLOW_WAYS; w++)
+			if (flow_way_holds(&set, w, key, hash))
+				break;
+		if (w == MERIDIAN_FLOW_WAYS)
+			return -ENOENT;
+		if (again.tag[w] != set.tag[w])
 			continue;
 		flow->backend = set.way[w].backend;
 		flow->hash = hash;
 		return 0;
 	}
-	return -ENOENT;
+	return -EAGAIN;
+}
+
+/* Empty, its generation moved on so no reader mistakes it for before. */
+static void flow_way_clear(struct meridian_flow_set *set, int w)
+{
+	set->tag[w] = ((set->tag[w] >> MERIDIAN_FLOW_TAG_GEN_SHIFT) + 1)
+		      << MERIDIAN_FLOW_TAG_GEN_SHIFT;
+	set->stamp[w] = 0;
+	memset(&set->way[w], 0, sizeof(set->way[w]));
 }
 
 int meridian_flow_delete(const struct meridian_maps *m,
@@ -1345,13 +1366,18 @@ int meridian_flow_delete(const struct meridian_maps *m,
 	for (w = 0; w < MERIDIAN_FLOW_WAYS; w++) {
 		if (!flow_way_holds(&set, w, key, hash))
 			continue;
-		set.tag[w] = 0;
-		set.stamp[w] = 0;
-		memset(&set.way[w], 0, sizeof(set.way[w]));
+		flow_way_clear(&set, w);
 		found = 1;
 	}
 	if (!found)
 		return -ENOENT;
+	/*
+	 * A way a CPU was writing when we read the set: written back busy it
+	 * would stay busy for good (nothing but its writer clears that).
+	 */
+	for (w = 0; w < MERIDIAN_FLOW_WAYS; w++)
+		if (set.tag[w] & MERIDIAN_FLOW_TAG_BUSY)
+			flow_way_clear(&set, w);
 	err = bpf_map_update_elem(m->flows, &idx, &set, BPF_ANY);
 	if (err)
 		log_err("flow: update of set %u in %s failed: %s", idx,

@@ -204,9 +204,12 @@ int meridian_backend_stats_read(const struct meridian_maps *m,
 /*
  * The flow cache (set-associative, one table for all CPUs; see struct
  * meridian_flow_set), for tests and tools. Lookup returns -ENOENT when the
- * flow is not held. Delete and clear rewrite whole sets without the data
- * plane's claim, so they race with its writes to those sets: use them on
- * an idle edge, or accept that a concurrent insert may be lost.
+ * flow is not held, -EAGAIN if the set kept changing under it. Delete and
+ * clear rewrite whole sets without the data plane's claim, so they race
+ * with its writes to those sets: on a live edge a flow another CPU stores
+ * or re-picks in the same set at that moment may be lost or put back as it
+ * was (its next packet picks again from the tables). Use them on an idle
+ * edge.
  */
 int meridian_flow_lookup(const struct meridian_maps *m,
 			 const struct meridian_flow_key *key,
