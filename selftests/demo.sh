@@ -151,10 +151,8 @@ region_up_is() {
 
 # A plain command in the background, so that $! is meridiand itself.
 daemon_start() {
-	# shellcheck disable=SC2016 # expanded by the inner shell
-	ip netns exec "$LAB_NS_EDGE" sh -c \
-		'mount --bind "$0" /sys/fs/bpf && exec "$@"' "$T_BPFFS" \
-		"$MERIDIAND" -c "$DEMO_CONFIG" >"$LAB_DIR/meridiand.log" 2>&1 &
+	(ns_exec_job "$LAB_NS_EDGE" "$MERIDIAND" -c "$DEMO_CONFIG") \
+		>"$LAB_DIR/meridiand.log" 2>&1 &
 	DAEMON_PID=$!
 	cleanup_add lab_kill_pid "$DAEMON_PID"
 }

@@ -286,7 +286,7 @@ lab_kill_pid() {
 	for pid in $(ps -o pid= --ppid "$1" 2>/dev/null) "$1"; do
 		kill "$pid" 2>/dev/null && live+=("$pid")
 	done
-	[ "${#live[@]}" -eq 0 ] || wait_for 30 lab_pid_gone "${live[@]}"
+	[ "${#live[@]}" -eq 0 ] || wait_for 30 pid_gone "${live[@]}"
 }
 
 # lab_own_pid PID: PID runs, and descends from this test's shell ($$,
@@ -312,14 +312,6 @@ lab_ppid() {
 	[ -n "${2-}" ] && echo "$2"
 }
 
-# lab_pid_gone PID...: none of them runs any more.
-lab_pid_gone() {
-	local pid
-	for pid in "$@"; do
-		! kill -0 "$pid" 2>/dev/null || return 1
-	done
-}
-
 # lab_backend_stop NAME: its server exits; connections are refused. Works
 # from another shell too (lab_load_env): the pidfile names the server, and
 # its command line must still be that server's.
@@ -331,7 +323,7 @@ lab_backend_stop() {
 	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
 	[[ $cmd == "$LABSRV --name $1 "* ]] || return 0
 	kill "$pid" 2>/dev/null || return 0
-	lab_wait_ms 3000 lab_pid_gone "$pid"
+	lab_wait_ms 3000 pid_gone "$pid"
 }
 
 # lab_wait_ms MS CMD...: CMD retried every 10 ms until it succeeds, for at
@@ -432,10 +424,7 @@ lab_daemon_start() {
 		return 1
 	}
 	LAB_DAEMON_LOG=$LAB_DIR/meridiand.log
-	# shellcheck disable=SC2016 # expanded by the inner shell
-	ip netns exec "$LAB_NS_EDGE" sh -c \
-		'mount --bind "$0" /sys/fs/bpf && exec "$@"' "$T_BPFFS" \
-		"$MERIDIAND" -c "$LAB_CONFIG" "$@" \
+	(ns_exec_job "$LAB_NS_EDGE" "$MERIDIAND" -c "$LAB_CONFIG" "$@") \
 		2> >(lab_log_stamp >>"$LAB_DAEMON_LOG") >/dev/null &
 	LAB_DAEMON_PID=$!
 	cleanup_add lab_kill_pid "$LAB_DAEMON_PID"
@@ -455,7 +444,7 @@ lab_log_stamp() {
 lab_daemon_stop() {
 	[ -n "$LAB_DAEMON_PID" ] && lab_own_pid "$LAB_DAEMON_PID" || return 0
 	kill "$LAB_DAEMON_PID" 2>/dev/null
-	wait_for 30 lab_pid_gone "$LAB_DAEMON_PID"
+	wait_for 30 pid_gone "$LAB_DAEMON_PID"
 }
 
 # lab_daemon_wait_ready [TRIES]: until status answers and every backend is

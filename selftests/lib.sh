@@ -161,13 +161,38 @@ bpffs_create() {
 	cleanup_add umount "$T_BPFFS"
 }
 
+# The inner shell of ns_exec: mounts the test's bpffs ($0), runs CMD.
+# shellcheck disable=SC2016 # expanded by the inner shell
+LIB_NS_SH='mount --bind "$0" /sys/fs/bpf && exec "$@"'
+
 # ns_exec NS CMD...: CMD inside NS, with the test's bpffs on /sys/fs/bpf.
 ns_exec() {
 	local ns=$1
 	shift
-	# shellcheck disable=SC2016 # expanded by the inner shell
-	ip netns exec "$ns" sh -c \
-		'mount --bind "$0" /sys/fs/bpf && exec "$@"' "$T_BPFFS" "$@"
+	ip netns exec "$ns" sh -c "$LIB_NS_SH" "$T_BPFFS" "$@"
+}
+
+# ns_exec_job NS CMD...: ns_exec replacing the calling (sub)shell, so that
+# in `(ns_exec_job NS CMD) &` the job's $! is CMD itself.
+ns_exec_job() {
+	local ns=$1
+	shift
+	exec ip netns exec "$ns" sh -c "$LIB_NS_SH" "$T_BPFFS" "$@"
+}
+
+# pid_gone PID...: none of them runs any more.
+pid_gone() {
+	local pid
+	for pid in "$@"; do
+		! kill -0 "$pid" 2>/dev/null || return 1
+	done
+}
+
+# stop_pid PID: ends a process this script started (a child), and reaps it.
+stop_pid() {
+	kill "$1" 2>/dev/null || return 0
+	wait_for 50 pid_gone "$1" && wait "$1" 2>/dev/null
+	return 0
 }
 
 # wait_for TRIES CMD...: CMD retried every 0.1 s, at most TRIES times.

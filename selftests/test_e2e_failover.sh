@@ -687,7 +687,7 @@ test_kill9() {
 	# Reaped here, so that bash reports the kill to /dev/null.
 	wait "$LAB_DAEMON_PID" 2>/dev/null
 	check "meridiand killed with SIGKILL during traffic" \
-		lab_pid_gone "$LAB_DAEMON_PID"
+		pid_gone "$LAB_DAEMON_PID"
 	wait "$pid"
 	checkn "new flows before, during and 1 s after the kill: none lost," \
 		"all local" -- through_ok "$out" "$tk" 1000 "${LOCAL[@]}"

@@ -48,10 +48,8 @@ PORT=
 # meridiand itself (ip netns exec and sh both exec) and SIGHUP and SIGTERM
 # reach it.
 daemon_start() {
-	# shellcheck disable=SC2016 # expanded by the inner shell
-	ip netns exec "$LAB_NS_EDGE" sh -c \
-		'mount --bind "$0" /sys/fs/bpf && exec "$@"' "$T_BPFFS" \
-		"$MERIDIAND" -c "$E2E_CONFIG" >>"$LAB_DIR/meridiand.log" 2>&1 &
+	(ns_exec_job "$LAB_NS_EDGE" "$MERIDIAND" -c "$E2E_CONFIG") \
+		>>"$LAB_DIR/meridiand.log" 2>&1 &
 	DAEMON_PID=$!
 	cleanup_add lab_kill_pid "$DAEMON_PID"
 	wait_for 100 all_backends_up || {

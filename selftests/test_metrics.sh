@@ -111,13 +111,10 @@ stop_server() {
 	true
 }
 
-# start_daemon CONFIG: meridiand in the background, log in $DIR/log.
-# Not through ns_exec: $! must be meridiand itself (ip netns exec and sh
-# exec into it), so that kill reaches it.
+# start_daemon CONFIG: meridiand in the background, log in $DIR/log; $!
+# is meridiand itself (ns_exec_job), so that kill reaches it.
 start_daemon() {
-	# shellcheck disable=SC2016 # expanded by the inner shell
-	ip netns exec "$NS" sh -c 'mount --bind "$0" /sys/fs/bpf && exec "$@"' \
-		"$T_BPFFS" "$MERIDIAND" -c "$1" >"$DIR/log" 2>&1 &
+	(ns_exec_job "$NS" "$MERIDIAND" -c "$1") >"$DIR/log" 2>&1 &
 	DAEMON_PID=$!
 	cleanup_add kill "$DAEMON_PID"
 	wait_for 50 grep -q "ready:" "$DIR/log"

@@ -61,23 +61,6 @@ cleanup_add rm -rf "$WORK"
 LOG=$WORK/meridiand.log
 CFG=$WORK/scale.yaml
 
-pid_gone() {
-	! kill -0 "$1" 2>/dev/null
-}
-
-# stop_pid PID: ends a process this script started, and reaps it.
-stop_pid() {
-	kill "$1" 2>/dev/null || return 0
-	wait_for 50 pid_gone "$1" && wait "$1" 2>/dev/null
-	return 0
-}
-
-# in_ns CMD...: CMD in the namespace with the run's bpffs; exec'd, so a
-# background job's $! is CMD itself.
-in_ns() {
-	exec ip netns exec "$NS" sh -c \
-		'mount --bind "$0" /sys/fs/bpf && exec "$@"' "$T_BPFFS" "$@"
-}
 
 build_world() {
 	bpffs_create && ns_create "$NS" || return 1
@@ -132,10 +115,10 @@ build_world || {
 	echo "bench-daemon: setting up the namespace failed" >&2
 	exit 1
 }
-(in_ns "$ctl_bench" -L 8080 -T $((settle_s + 120))) >/dev/null 2>&1 &
+(ns_exec_job "$NS" "$ctl_bench" -L 8080 -T $((settle_s + 120))) >/dev/null 2>&1 &
 cleanup_add stop_pid $!
 t0=$(ms_now)
-(in_ns "$daemon" -c "$CFG" -l info) >"$LOG" 2>&1 &
+(ns_exec_job "$NS" "$daemon" -c "$CFG" -l info) >"$LOG" 2>&1 &
 pid=$!
 cleanup_add stop_pid "$pid"
 

@@ -145,27 +145,12 @@ EOF
 	} >"$1"
 }
 
-pid_gone() {
-	! kill -0 "$1" 2>/dev/null
-}
-
-# stop_pid PID: ends a process this script started, and reaps it.
-stop_pid() {
-	kill "$1" 2>/dev/null || return 0
-	wait_for 50 pid_gone "$1" && wait "$1" 2>/dev/null
-	return 0
-}
-
 # run_interval MS: meridiand with that probe interval, then the trials.
 run_interval() {
 	local ms=$1 cfg=$WORK/meridian-$1.yaml pid rc args=() a
 	local report=$out_dir/bench-failover-${1}ms.txt
 	write_config "$cfg" "$ms" || return 1
-	# Not through ns_exec: a function in the background is a subshell,
-	# and $! would name it rather than meridiand.
-	ip netns exec "$NS_E" sh -c \
-		'mount --bind "$0" /sys/fs/bpf && exec "$@"' \
-		"$T_BPFFS" "$daemon" -c "$cfg" -l warn \
+	(ns_exec_job "$NS_E" "$daemon" -c "$cfg" -l warn) \
 		>>"$WORK/meridiand.log" 2>&1 &
 	pid=$!
 	cleanup_add stop_pid "$pid"
@@ -173,8 +158,7 @@ run_interval() {
 		args+=(-b "$a")
 	done
 	[ -n "$summary" ] && args+=(-s "$summary")
-	timeout "$limit_s" ip netns exec "$NS_B" sh -c \
-		'mount --bind "$0" /sys/fs/bpf && exec "$@"' "$T_BPFFS" \
+	timeout "$limit_s" ip netns exec "$NS_B" sh -c "$LIB_NS_SH" "$T_BPFFS" \
 		"$bin" -d gen0 -m "$edge_mac" -i "$ms" -F 3 -P "$port" \
 		-n "$trials" -p "$PIN_DIR" -l "meridiand, ${ms} ms probes" \
 		-o "$report" "${args[@]}"
