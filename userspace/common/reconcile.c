@@ -126,16 +126,14 @@ int reconcile_backend_health(struct reconciler *r, uint32_t id,
 			     const struct meridian_backend *want)
 {
 	struct reconcile_op op = { .kind = RECONCILE_BACKEND_PUT };
-	struct meridian_backend *have, same;
+	struct meridian_backend *have;
 	int err;
 
 	if (id >= MERIDIAN_MAX_BACKENDS || !want->family)
 		return 0;
 	have = &r->cache.backends[id];
-	same = *want;
-	same.up = have->up;
 	/* An address, family or region change waits for the apply. */
-	if (!have->family || memcmp(have, &same, sizeof(same)) ||
+	if (!have->family || !rc_backend_same_but_up(have, want) ||
 	    have->up == want->up)
 		return 0;
 	err = meridian_backend_put(&r->maps, id, want);

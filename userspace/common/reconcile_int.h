@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "reconcile.h"
 
@@ -101,6 +102,16 @@ struct rc_cache {
 	struct rc_kv tables; /* meridian_region_key -> rc_table */
 	uint32_t epoch; /* of the current or last apply; never 0 */
 };
+
+/* a and b differ in their up flag at most (address, family, region). */
+static inline bool rc_backend_same_but_up(const struct meridian_backend *a,
+					  const struct meridian_backend *b)
+{
+	struct meridian_backend x = *b;
+
+	x.up = a->up;
+	return !memcmp(a, &x, sizeof(x));
+}
 
 int rc_cache_init(struct rc_cache *c);
 void rc_cache_free(struct rc_cache *c);

@@ -155,16 +155,13 @@ static const struct meridian_backend *want_backend(const struct desired *d,
 static enum backend_change backend_change(const struct meridian_backend *old,
 					  const struct meridian_backend *want)
 {
-	struct meridian_backend same_up = *want;
-
 	if (!memcmp(old, want, sizeof(*old)))
 		return BK_SAME;
 	if (!old->family)
 		return BK_NEW;
 	if (!want->family)
 		return BK_GONE;
-	same_up.up = old->up;
-	if (memcmp(old, &same_up, sizeof(*old)))
+	if (!rc_backend_same_but_up(old, want))
 		return BK_MOVED;
 	return want->up ? BK_UP : BK_DOWN;
 }

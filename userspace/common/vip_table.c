@@ -170,33 +170,3 @@ int vip_table6_remove(struct meridian_vip_addr_slot6 *slots,
 {
 	return remove_addr(&fam6, slots, addr);
 }
-
-int vip_table4_build(struct meridian_vip_addr_slot4 *slots,
-		     const struct desired_vip_addr4 *e, uint32_t n)
-{
-	uint32_t i;
-	int err;
-
-	memset(slots, 0, MERIDIAN_VIP_ADDR_SLOTS * sizeof(*slots));
-	for (i = 0; i < n; i++) {
-		err = put(&fam4, slots, &e[i].key, &e[i].val);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-int vip_table6_build(struct meridian_vip_addr_slot6 *slots,
-		     const struct desired_vip_addr6 *e, uint32_t n)
-{
-	uint32_t i;
-	int err;
-
-	memset(slots, 0, MERIDIAN_VIP_ADDR_SLOTS * sizeof(*slots));
-	for (i = 0; i < n; i++) {
-		err = put(&fam6, slots, e[i].key.addr, &e[i].val);
-		if (err)
-			return err;
-	}
-	return 0;
-}

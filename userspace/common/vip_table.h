@@ -3,15 +3,16 @@
  * Images of the VIP-address prefilter tables (meridian_vip_addrs4/6), laid
  * out exactly as the data plane searches them: open addressing, an address
  * in one of MERIDIAN_VIP_ADDR_PROBES slots from its home slot. Pure: the
- * reconciler builds whole tables here and swaps them in; the map accessors
- * use the same search. An image holds MERIDIAN_VIP_ADDR_SLOTS slots.
+ * reconciler builds whole tables here (puts in address order, so equal
+ * contents give byte-identical images) and swaps them in; the map
+ * accessors use the same search. An image holds MERIDIAN_VIP_ADDR_SLOTS slots.
  */
 #ifndef MERIDIAN_VIP_TABLE_H
 #define MERIDIAN_VIP_TABLE_H
 
 #include <stdint.h>
 
-#include "desired.h"
+#include "meridian_maps.h"
 
 /* The slot holding addr, or -ENOENT. */
 int vip_table4_find(const struct meridian_vip_addr_slot4 *slots, __u32 addr);
@@ -34,14 +35,5 @@ int vip_table6_put(struct meridian_vip_addr_slot6 *slots, const __u32 addr[4],
 int vip_table4_remove(struct meridian_vip_addr_slot4 *slots, __u32 addr);
 int vip_table6_remove(struct meridian_vip_addr_slot6 *slots,
 		      const __u32 addr[4]);
-
-/*
- * A whole image from entries, in their order, so equal entry lists give
- * byte-identical images. 0 or -ENOSPC (logged by the caller).
- */
-int vip_table4_build(struct meridian_vip_addr_slot4 *slots,
-		     const struct desired_vip_addr4 *e, uint32_t n);
-int vip_table6_build(struct meridian_vip_addr_slot6 *slots,
-		     const struct desired_vip_addr6 *e, uint32_t n);
 
 #endif /* MERIDIAN_VIP_TABLE_H */
