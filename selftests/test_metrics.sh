@@ -303,7 +303,7 @@ test_ctl() {
 }
 
 test_ipv6() {
-	check "meridiand with metrics_listen [::1]:9471" \
+	check_setup "meridiand with metrics_listen [::1]:9471" \
 		start_daemon "$DIR/v6.yaml" || return
 	check "GET http://[::1]:9471/metrics: 200" \
 		http_status 200 -g "http://[::1]:9471/metrics"
@@ -329,7 +329,7 @@ time.sleep(60)
 	cleanup_add kill "$holder"
 	check "port 9472 taken by another process" wait_for 50 \
 		listening "$NS" 127.0.0.1:9472
-	check "meridiand starts with its metrics port taken" \
+	check_setup "meridiand starts with its metrics port taken" \
 		start_daemon "$DIR/busy.yaml" || return
 	check "the bind failure is logged" \
 		grep -q "metrics: cannot serve on 127.0.0.1:9472" "$DIR/log"
@@ -359,7 +359,7 @@ if ! check_setup "namespace, edge program, configs" setup; then
 	exit $?
 fi
 start_server
-if check "meridiand starts (metrics on the default 127.0.0.1:9470)" \
+if check_setup "meridiand starts (metrics on the default 127.0.0.1:9470)" \
 	start_daemon "$DIR/v4.yaml"; then
 	test_http
 	test_health
